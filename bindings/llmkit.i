@@ -1,0 +1,21 @@
+/* bindings/llmkit.i — the one SWIG interface behind the Go, Ruby and C#
+ * bindings. The C API is declared once, from include/llmkit.h; each language
+ * adds only what makes it native: how an llmkit_status becomes an error,
+ * how out-parameters become return values, and its naming. */
+%module llmkit
+
+%{
+#include "llmkit.h"
+%}
+
+#define LLMKIT_API
+
+#if defined(SWIGGO)
+%include "go/llmkit_go.swg"
+#elif defined(SWIGRUBY)
+%include "ruby/llmkit_ruby.swg"
+#elif defined(SWIGCSHARP)
+%include "csharp/llmkit_csharp.swg"
+#endif
+
+%include "llmkit.h"

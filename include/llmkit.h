@@ -1,0 +1,159 @@
+/*
+ * llmkit.h — the public C interface of llmkit.
+ *
+ * llmkit sits between an application and LLM providers: provider calls,
+ * streaming, hooks, a response cache, rate limits, token counting, retries,
+ * circuit breakers, fallbacks and cost tracking, in one C++ core behind this
+ * stable C ABI.
+ *
+ * Conventions used by every function in this header:
+ *
+ *  - Functions that can fail return an llmkit_status. LLMKIT_OK is 0. On any
+ *    other value, llmkit_last_error() returns a message for the calling thread.
+ *  - Objects are opaque handles created by exactly one llmkit_<type>_new() and
+ *    destroyed by exactly one llmkit_<type>_free(). Passing NULL to a _free
+ *    function does nothing. Passing a NULL handle or NULL out-pointer anywhere
+ *    else returns LLMKIT_INVALID_ARGUMENT.
+ *  - Configuration goes through key/value setters on opaque objects, so no
+ *    public struct ever changes size between versions.
+ *  - Callbacks take `void *user_data` last and return an llmkit_status.
+ *  - Strings are UTF-8. Each function says who owns a returned string and
+ *    until when it stays valid.
+ *  - Each function says whether it is safe to call from several threads.
+ */
+#ifndef LLMKIT_H
+#define LLMKIT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* LLMKIT_API marks the exported symbols; everything else in the library is
+ * hidden. Define LLMKIT_STATIC when linking libllmkit.a on Windows. */
+#if defined(_WIN32) && !defined(LLMKIT_STATIC)
+#  if defined(LLMKIT_BUILDING)
+#    define LLMKIT_API __declspec(dllexport)
+#  else
+#    define LLMKIT_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define LLMKIT_API __attribute__((visibility("default")))
+#else
+#  define LLMKIT_API
+#endif
+
+/* ===================================================================== */
+/* Version                                                                */
+/* ===================================================================== */
+
+#define LLMKIT_VERSION_MAJOR 0
+#define LLMKIT_VERSION_MINOR 1
+#define LLMKIT_VERSION_PATCH 0
+#define LLMKIT_VERSION_STRING "0.1.0"
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for compile-time comparisons. */
+#define LLMKIT_VERSION_NUMBER \
+  (LLMKIT_VERSION_MAJOR * 10000 + LLMKIT_VERSION_MINOR * 100 + LLMKIT_VERSION_PATCH)
+
+/* The version of the library actually loaded, as "MAJOR.MINOR.PATCH".
+ * It may differ from LLMKIT_VERSION_STRING when an application runs
+ * against a newer shared library than the header it was built with.
+ * Ownership: a static string; never free it. Thread safety: any thread. */
+LLMKIT_API const char *llmkit_version(void);
+
+/* The loaded library's version as LLMKIT_VERSION_NUMBER computes it.
+ * Thread safety: any thread. */
+LLMKIT_API int llmkit_version_number(void);
+
+/* ===================================================================== */
+/* Errors                                                                 */
+/* ===================================================================== */
+
+/* Every failing call returns one of these. Values are stable across
+ * versions; new ones are only ever appended. */
+typedef enum llmkit_status {
+  LLMKIT_OK = 0,
+  LLMKIT_INVALID_ARGUMENT = 1, /* bad input: NULL handle, invalid UTF-8, bad option */
+  LLMKIT_NOT_FOUND = 2,        /* no such key, model, encoding or entry */
+  LLMKIT_RATE_LIMITED = 3,     /* a local limit or the provider said 429 */
+  LLMKIT_TIMEOUT = 4,          /* a deadline passed */
+  LLMKIT_NETWORK = 5,          /* connect, DNS, TLS or a truncated stream */
+  LLMKIT_PROVIDER_ERROR = 6,   /* the provider answered with an error */
+  LLMKIT_AUTH = 7,             /* missing or rejected credentials */
+  LLMKIT_CANCELLED = 8,        /* the caller cancelled the operation */
+  LLMKIT_OUT_OF_MEMORY = 9,    /* an allocation failed */
+  LLMKIT_INTERNAL = 10,        /* a bug in llmkit: please report it */
+  LLMKIT_UNSUPPORTED = 11,     /* valid request the provider or build cannot do */
+  LLMKIT_BUDGET_EXCEEDED = 12, /* a spend limit would be passed */
+  LLMKIT_QUEUE_FULL = 13,      /* a bounded queue refused the item */
+  LLMKIT_UNAVAILABLE = 14      /* a backend (Redis, database) is unreachable */
+} llmkit_status;
+
+/* A short constant name for a status, e.g. "NOT_FOUND"; "UNKNOWN" for a
+ * value this version does not know.
+ * Ownership: a static string; never free it. Thread safety: any thread. */
+LLMKIT_API const char *llmkit_status_str(llmkit_status status);
+
+/* The message of the last failing llmkit call made by this thread, or ""
+ * when the last call succeeded. Every llmkit call that returns an
+ * llmkit_status sets it (clears it on success).
+ * Ownership: owned by the library, valid until this thread's next llmkit
+ * call; copy it to keep it. Thread safety: per thread, by design. */
+LLMKIT_API const char *llmkit_last_error(void);
+
+/* ===================================================================== */
+/* Options                                                                */
+/* ===================================================================== */
+
+/* A set of key/value settings handed to constructors such as the client,
+ * the cache or the rate limiter. Keys are lower-case ASCII words joined by
+ * '.', '_' or '-' (e.g. "cache.max_bytes"); values are UTF-8 strings that
+ * the consumer parses ("1024", "true", "30s"). The consumer reports an
+ * unknown key or a bad value with LLMKIT_INVALID_ARGUMENT, naming both. */
+typedef struct llmkit_options llmkit_options;
+
+/* Creates an empty option set in *out.
+ * Ownership: the caller owns *out; free it with llmkit_options_free().
+ * Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_options_new(llmkit_options **out);
+
+/* Creates an independent copy of `options` in *out.
+ * Ownership: the caller owns *out; free it with llmkit_options_free().
+ * Thread safety: `options` may be read concurrently, not while modified. */
+LLMKIT_API llmkit_status llmkit_options_copy(const llmkit_options *options,
+                                             llmkit_options **out);
+
+/* Destroys an option set. NULL does nothing. Strings returned by
+ * llmkit_options_get() for it become invalid.
+ * Thread safety: no other thread may use `options` during or after. */
+LLMKIT_API void llmkit_options_free(llmkit_options *options);
+
+/* Sets `key` to `value` (NUL-terminated, valid UTF-8), replacing any
+ * previous value. LLMKIT_INVALID_ARGUMENT for a malformed key or invalid
+ * UTF-8 in the value.
+ * Ownership: both strings are copied. Thread safety: one writer at a time;
+ * no concurrent readers. */
+LLMKIT_API llmkit_status llmkit_options_set(llmkit_options *options, const char *key,
+                                            const char *value);
+
+/* Removes `key`. LLMKIT_NOT_FOUND when it was not set.
+ * Thread safety: as llmkit_options_set(). */
+LLMKIT_API llmkit_status llmkit_options_unset(llmkit_options *options, const char *key);
+
+/* Stores the value of `key` in *value. LLMKIT_NOT_FOUND when it is not set.
+ * Ownership: *value is owned by `options` and valid until `key` is set or
+ * unset again or `options` is freed.
+ * Thread safety: concurrent readers are fine; no concurrent writer. */
+LLMKIT_API llmkit_status llmkit_options_get(const llmkit_options *options, const char *key,
+                                            const char **value);
+
+/* Stores the number of keys set in *count.
+ * Thread safety: as llmkit_options_get(). */
+LLMKIT_API llmkit_status llmkit_options_count(const llmkit_options *options, size_t *count);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* LLMKIT_H */

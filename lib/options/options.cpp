@@ -1,0 +1,94 @@
+#include "options/options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "core/error.h"
+#include "core/utf8.h"
+
+namespace llmkit {
+
+namespace {
+
+bool is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool is_joiner(char c) { return c == '.' || c == '_' || c == '-'; }
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+}  // namespace
+
+void Options::validate_key(std::string_view key) {
+  constexpr std::size_t kMaxKey = 128;
+  bool ok = !key.empty() && key.size() <= kMaxKey && is_word_char(key.front()) &&
+            is_word_char(key.back());
+  for (std::size_t i = 0; ok && i < key.size(); ++i) {
+    const char c = key[i];
+    ok = is_word_char(c) || (is_joiner(c) && !is_joiner(key[i - 1]));
+  }
+  if (!ok) {
+    std::string shown = key.size() > 40 ? std::string(key.substr(0, 40)) + "..." : std::string(key);
+    fail(LLMKIT_INVALID_ARGUMENT,
+         "invalid option key " + quoted(shown) +
+             ": use lower-case letters and digits joined by '.', '_' or '-' (at most 128 bytes)");
+  }
+}
+
+void Options::set(std::string_view key, std::string_view value) {
+  validate_key(key);
+  utf8::require_valid(value, "value of option " + quoted(key));
+  auto it = values_.find(key);
+  if (it != values_.end()) {
+    it->second = make_string(value);
+  } else {
+    values_.emplace(make_string(key), make_string(value));
+  }
+}
+
+bool Options::unset(std::string_view key) {
+  auto it = values_.find(key);
+  if (it == values_.end()) return false;
+  values_.erase(it);
+  return true;
+}
+
+const String* Options::find(std::string_view key) const {
+  auto it = values_.find(key);
+  return it == values_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::int64_t> Options::get_int(std::string_view key) const {
+  const String* v = find(key);
+  if (v == nullptr) return std::nullopt;
+  std::int64_t out = 0;
+  const char* end = v->data() + v->size();
+  auto [ptr, ec] = std::from_chars(v->data(), end, out);
+  if (ec != std::errc() || ptr != end || v->empty()) {
+    fail(LLMKIT_INVALID_ARGUMENT, "option " + quoted(key) + " must be an integer, got " +
+                                      quoted(std::string_view(v->data(), v->size())));
+  }
+  return out;
+}
+
+std::optional<bool> Options::get_bool(std::string_view key) const {
+  const String* v = find(key);
+  if (v == nullptr) return std::nullopt;
+  const std::string_view s(v->data(), v->size());
+  if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+  if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+  fail(LLMKIT_INVALID_ARGUMENT,
+       "option " + quoted(key) + " must be true or false, got " + quoted(s));
+}
+
+void Options::require_known(std::initializer_list<std::string_view> known,
+                            std::string_view consumer) const {
+  for (const auto& [key, value] : values_) {
+    const std::string_view k(key.data(), key.size());
+    if (std::find(known.begin(), known.end(), k) == known.end()) {
+      fail(LLMKIT_INVALID_ARGUMENT,
+           "unknown option " + quoted(k) + " for " + std::string(consumer));
+    }
+  }
+}
+
+}  // namespace llmkit

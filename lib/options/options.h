@@ -1,0 +1,44 @@
+// Key/value settings handed to constructors (llmkit_options in the C API).
+// Consumers read typed values and reject keys they do not know, so a typo
+// in a key is an error rather than a silently ignored setting.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string_view>
+
+#include "core/alloc.h"
+
+namespace llmkit {
+
+class Options {
+ public:
+  void set(std::string_view key, std::string_view value);
+  // Returns false when the key was not set.
+  bool unset(std::string_view key);
+  // The stored value, owned by this object until the key changes.
+  const String* find(std::string_view key) const;
+  std::size_t size() const noexcept { return values_.size(); }
+
+  // Typed readers: nullopt when unset; INVALID_ARGUMENT naming the key when
+  // the value does not parse.
+  std::optional<std::int64_t> get_int(std::string_view key) const;
+  std::optional<bool> get_bool(std::string_view key) const;
+
+  // INVALID_ARGUMENT when any key is not in `known`, naming the key and `consumer`.
+  void require_known(std::initializer_list<std::string_view> known,
+                     std::string_view consumer) const;
+
+  // Throws INVALID_ARGUMENT unless `key` is lower-case ASCII letters and
+  // digits joined by '.', '_' or '-', 1..128 bytes.
+  static void validate_key(std::string_view key);
+
+ private:
+  using Map = std::map<String, String, std::less<>, Allocator<std::pair<const String, String>>>;
+  Map values_;
+};
+
+}  // namespace llmkit

@@ -1,0 +1,29 @@
+# `make install` into a temporary prefix gives a tree that an outside C
+# project can build against with pkg-config and with CMake's find_package.
+. "$(dirname "$0")/lib.sh"
+prefix="$TMP/prefix"
+cmake --install "$LLMKIT_BUILD_DIR" --prefix "$prefix" > /dev/null
+for f in include/llmkit.h lib/libllmkit.so.0.1.0 lib/libllmkit.a lib/pkgconfig/llmkit.pc \
+         lib/cmake/llmkit/llmkitConfig.cmake bin/llmkit; do
+  [ -e "$prefix/$f" ] || fail "not installed: $f"
+done
+[ "$(readlink "$prefix/lib/libllmkit.so.0")" = libllmkit.so.0.1.0 ] || fail "libllmkit.so.0 link"
+
+san=${LLMKIT_SANITIZE:+-fsanitize=$LLMKIT_SANITIZE}
+ex="$LLMKIT_SOURCE_DIR/examples/c"
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+[ "$(pkg-config --modversion llmkit)" = 0.1.0 ] || fail "pkg-config --modversion"
+
+# 1. pkg-config
+# shellcheck disable=SC2046
+gcc -std=c99 -Wall -Werror $san "$ex/example.c" -o "$TMP/ex-pc" $(pkg-config --cflags --libs llmkit)
+LD_LIBRARY_PATH="$prefix/lib" "$TMP/ex-pc" > "$TMP/out-pc"
+diff -u "$ex/expected.txt" "$TMP/out-pc" || fail "pkg-config build printed something else"
+
+# 2. find_package, in a build tree outside the source
+cmake -S "$ex" -B "$TMP/ex-cmake" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" > /dev/null
+cmake --build "$TMP/ex-cmake" > /dev/null
+LD_LIBRARY_PATH="$prefix/lib" "$TMP/ex-cmake/example" > "$TMP/out-cmake"
+diff -u "$ex/expected.txt" "$TMP/out-cmake" || fail "find_package build printed something else"
+echo "install: pkg-config and find_package builds ok"

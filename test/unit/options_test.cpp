@@ -1,0 +1,86 @@
+#include "options/options.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.h"
+
+using llmkit::Options;
+
+namespace {
+
+llmkit_status status_of(auto&& f) {
+  try {
+    f();
+    return LLMKIT_OK;
+  } catch (const llmkit::Error& e) {
+    return e.status();
+  }
+}
+
+}  // namespace
+
+TEST(Options, SetReplacesAndUnsetRemoves) {
+  Options o;
+  o.set("cache.max_bytes", "1024");
+  o.set("cache.max_bytes", "2048");
+  ASSERT_NE(o.find("cache.max_bytes"), nullptr);
+  EXPECT_EQ(std::string(o.find("cache.max_bytes")->c_str()), "2048");
+  EXPECT_EQ(o.size(), 1u);
+  EXPECT_TRUE(o.unset("cache.max_bytes"));
+  EXPECT_FALSE(o.unset("cache.max_bytes"));
+  EXPECT_EQ(o.find("cache.max_bytes"), nullptr);
+}
+
+TEST(Options, KeysMustBeLowerCaseWordsJoinedByPunctuation) {
+  Options o;
+  for (const char* good : {"a", "timeout_ms", "redis.url", "x-y.z_1"}) {
+    EXPECT_EQ(status_of([&] { o.set(good, "v"); }), LLMKIT_OK) << good;
+  }
+  for (const char* bad : {"", "Upper", "has space", ".lead", "trail.", "a..b", "a._b", "ü"}) {
+    EXPECT_EQ(status_of([&] { o.set(bad, "v"); }), LLMKIT_INVALID_ARGUMENT) << bad;
+  }
+  EXPECT_EQ(status_of([&] { o.set(std::string(129, 'a'), "v"); }), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(status_of([&] { o.set(std::string(128, 'a'), "v"); }), LLMKIT_OK);
+}
+
+TEST(Options, ValuesMustBeValidUtf8) {
+  Options o;
+  EXPECT_EQ(status_of([&] { o.set("name", "caf\xC3\xA9"); }), LLMKIT_OK);
+  EXPECT_EQ(status_of([&] { o.set("name", "caf\xC3"); }), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(o.find("name")->c_str()), "caf\xC3\xA9");  // failed set changed nothing
+}
+
+TEST(Options, TypedReadersParseOrNameTheBadKey) {
+  Options o;
+  o.set("n", "-42");
+  o.set("flag", "off");
+  o.set("junk", "12abc");
+  EXPECT_EQ(o.get_int("n"), -42);
+  EXPECT_EQ(o.get_int("missing"), std::nullopt);
+  EXPECT_EQ(o.get_bool("flag"), false);
+  try {
+    (void)o.get_int("junk");
+    FAIL() << "expected an error";
+  } catch (const llmkit::Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("'junk'"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(status_of([&] { (void)o.get_bool("n"); }), LLMKIT_INVALID_ARGUMENT);
+}
+
+TEST(Options, RequireKnownRejectsUnknownKeysByName) {
+  Options o;
+  o.set("ttl", "5");
+  o.set("tll", "5");
+  try {
+    o.require_known({"ttl", "max_entries"}, "the cache");
+    FAIL() << "expected an error";
+  } catch (const llmkit::Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("'tll' for the cache"), std::string::npos) << e.what();
+  }
+  o.unset("tll");
+  EXPECT_EQ(status_of([&] { o.require_known({"ttl"}, "the cache"); }), LLMKIT_OK);
+}
