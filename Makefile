@@ -5,7 +5,7 @@ PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-unit test-asan bindings test-bindings demo bench install clean
+.PHONY: all deps build test lint test-asan bindings test-bindings demo bench install clean
 
 all: build
 
@@ -20,8 +20,16 @@ build: $(BUILD)/CMakeCache.txt
 
 test: deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) lint
 	$(MAKE) test-asan
 	$(MAKE) test-bindings
+
+# clang-format and clang-tidy over the C and C++ sources; any finding fails.
+FORMATTED = $(shell git ls-files '*.c' '*.cpp' '*.h')
+TIDIED    = $(shell git ls-files 'lib/*.cpp')
+lint: build
+	clang-format --dry-run -Werror $(FORMATTED)
+	clang-tidy --quiet -p $(BUILD) $(TIDIED)
 
 # The whole C/C++ suite again under AddressSanitizer and UBSan. mimalloc is
 # off there so that ASan sees every allocation the core makes.

@@ -60,7 +60,7 @@ extern "C" {
  * It may differ from LLMKIT_VERSION_STRING when an application runs
  * against a newer shared library than the header it was built with.
  * Ownership: a static string; never free it. Thread safety: any thread. */
-LLMKIT_API const char *llmkit_version(void);
+LLMKIT_API const char* llmkit_version(void);
 
 /* The loaded library's version as LLMKIT_VERSION_NUMBER computes it.
  * Thread safety: any thread. */
@@ -93,14 +93,14 @@ typedef enum llmkit_status {
 /* A short constant name for a status, e.g. "NOT_FOUND"; "UNKNOWN" for a
  * value this version does not know.
  * Ownership: a static string; never free it. Thread safety: any thread. */
-LLMKIT_API const char *llmkit_status_str(llmkit_status status);
+LLMKIT_API const char* llmkit_status_str(llmkit_status status);
 
 /* The message of the last failing llmkit call made by this thread, or ""
  * when the last call succeeded. Every llmkit call that returns an
  * llmkit_status sets it (clears it on success).
  * Ownership: owned by the library, valid until this thread's next llmkit
  * call; copy it to keep it. Thread safety: per thread, by design. */
-LLMKIT_API const char *llmkit_last_error(void);
+LLMKIT_API const char* llmkit_last_error(void);
 
 /* ===================================================================== */
 /* Options                                                                */
@@ -116,41 +116,40 @@ typedef struct llmkit_options llmkit_options;
 /* Creates an empty option set in *out.
  * Ownership: the caller owns *out; free it with llmkit_options_free().
  * Thread safety: any thread. */
-LLMKIT_API llmkit_status llmkit_options_new(llmkit_options **out);
+LLMKIT_API llmkit_status llmkit_options_new(llmkit_options** out);
 
 /* Creates an independent copy of `options` in *out.
  * Ownership: the caller owns *out; free it with llmkit_options_free().
  * Thread safety: `options` may be read concurrently, not while modified. */
-LLMKIT_API llmkit_status llmkit_options_copy(const llmkit_options *options,
-                                             llmkit_options **out);
+LLMKIT_API llmkit_status llmkit_options_copy(const llmkit_options* options, llmkit_options** out);
 
 /* Destroys an option set. NULL does nothing. Strings returned by
  * llmkit_options_get() for it become invalid.
  * Thread safety: no other thread may use `options` during or after. */
-LLMKIT_API void llmkit_options_free(llmkit_options *options);
+LLMKIT_API void llmkit_options_free(llmkit_options* options);
 
 /* Sets `key` to `value` (NUL-terminated, valid UTF-8), replacing any
  * previous value. LLMKIT_INVALID_ARGUMENT for a malformed key or invalid
  * UTF-8 in the value.
  * Ownership: both strings are copied. Thread safety: one writer at a time;
  * no concurrent readers. */
-LLMKIT_API llmkit_status llmkit_options_set(llmkit_options *options, const char *key,
-                                            const char *value);
+LLMKIT_API llmkit_status llmkit_options_set(llmkit_options* options, const char* key,
+                                            const char* value);
 
 /* Removes `key`. LLMKIT_NOT_FOUND when it was not set.
  * Thread safety: as llmkit_options_set(). */
-LLMKIT_API llmkit_status llmkit_options_unset(llmkit_options *options, const char *key);
+LLMKIT_API llmkit_status llmkit_options_unset(llmkit_options* options, const char* key);
 
 /* Stores the value of `key` in *value. LLMKIT_NOT_FOUND when it is not set.
  * Ownership: *value is owned by `options` and valid until `key` is set or
  * unset again or `options` is freed.
  * Thread safety: concurrent readers are fine; no concurrent writer. */
-LLMKIT_API llmkit_status llmkit_options_get(const llmkit_options *options, const char *key,
-                                            const char **value);
+LLMKIT_API llmkit_status llmkit_options_get(const llmkit_options* options, const char* key,
+                                            const char** value);
 
 /* Stores the number of keys set in *count.
  * Thread safety: as llmkit_options_get(). */
-LLMKIT_API llmkit_status llmkit_options_count(const llmkit_options *options, size_t *count);
+LLMKIT_API llmkit_status llmkit_options_count(const llmkit_options* options, size_t* count);
 
 #ifdef __cplusplus
 } /* extern "C" */

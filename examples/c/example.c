@@ -4,8 +4,8 @@
 #include <llmkit.h>
 
 int main(void) {
-  llmkit_options *opts;
-  const char *model;
+  llmkit_options* opts;
+  const char* model;
   llmkit_status st;
 
   printf("llmkit %s\n", llmkit_version());

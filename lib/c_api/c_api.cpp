@@ -22,7 +22,9 @@ namespace {
 thread_local llmkit::String t_error_storage;
 thread_local const char* t_error = "";
 
-void clear_error() noexcept { t_error = ""; }
+void clear_error() noexcept {
+  t_error = "";
+}
 
 llmkit_status set_error(llmkit_status status, std::string_view message) noexcept {
   try {
@@ -65,34 +67,55 @@ const char* require_str(const char* s, const char* name) {
 
 /* ---- version ---------------------------------------------------------- */
 
-extern "C" const char* llmkit_version(void) { return LLMKIT_VERSION_STRING; }
+extern "C" const char* llmkit_version(void) {
+  return LLMKIT_VERSION_STRING;
+}
 
-extern "C" int llmkit_version_number(void) { return LLMKIT_VERSION_NUMBER; }
+extern "C" int llmkit_version_number(void) {
+  return LLMKIT_VERSION_NUMBER;
+}
 
 /* ---- errors ------------------------------------------------------------ */
 
 extern "C" const char* llmkit_status_str(llmkit_status status) {
   switch (status) {
-    case LLMKIT_OK: return "OK";
-    case LLMKIT_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case LLMKIT_NOT_FOUND: return "NOT_FOUND";
-    case LLMKIT_RATE_LIMITED: return "RATE_LIMITED";
-    case LLMKIT_TIMEOUT: return "TIMEOUT";
-    case LLMKIT_NETWORK: return "NETWORK";
-    case LLMKIT_PROVIDER_ERROR: return "PROVIDER_ERROR";
-    case LLMKIT_AUTH: return "AUTH";
-    case LLMKIT_CANCELLED: return "CANCELLED";
-    case LLMKIT_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
-    case LLMKIT_INTERNAL: return "INTERNAL";
-    case LLMKIT_UNSUPPORTED: return "UNSUPPORTED";
-    case LLMKIT_BUDGET_EXCEEDED: return "BUDGET_EXCEEDED";
-    case LLMKIT_QUEUE_FULL: return "QUEUE_FULL";
-    case LLMKIT_UNAVAILABLE: return "UNAVAILABLE";
+    case LLMKIT_OK:
+      return "OK";
+    case LLMKIT_INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case LLMKIT_NOT_FOUND:
+      return "NOT_FOUND";
+    case LLMKIT_RATE_LIMITED:
+      return "RATE_LIMITED";
+    case LLMKIT_TIMEOUT:
+      return "TIMEOUT";
+    case LLMKIT_NETWORK:
+      return "NETWORK";
+    case LLMKIT_PROVIDER_ERROR:
+      return "PROVIDER_ERROR";
+    case LLMKIT_AUTH:
+      return "AUTH";
+    case LLMKIT_CANCELLED:
+      return "CANCELLED";
+    case LLMKIT_OUT_OF_MEMORY:
+      return "OUT_OF_MEMORY";
+    case LLMKIT_INTERNAL:
+      return "INTERNAL";
+    case LLMKIT_UNSUPPORTED:
+      return "UNSUPPORTED";
+    case LLMKIT_BUDGET_EXCEEDED:
+      return "BUDGET_EXCEEDED";
+    case LLMKIT_QUEUE_FULL:
+      return "QUEUE_FULL";
+    case LLMKIT_UNAVAILABLE:
+      return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }
 
-extern "C" const char* llmkit_last_error(void) { return t_error; }
+extern "C" const char* llmkit_last_error(void) {
+  return t_error;
+}
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -103,8 +126,7 @@ extern "C" llmkit_status llmkit_options_new(llmkit_options** out) {
   });
 }
 
-extern "C" llmkit_status llmkit_options_copy(const llmkit_options* options,
-                                             llmkit_options** out) {
+extern "C" llmkit_status llmkit_options_copy(const llmkit_options* options, llmkit_options** out) {
   return guard([&] {
     const auto& src = require(options, "options");
     require(out, "out");
@@ -112,7 +134,9 @@ extern "C" llmkit_status llmkit_options_copy(const llmkit_options* options,
   });
 }
 
-extern "C" void llmkit_options_free(llmkit_options* options) { llmkit::destroy(options); }
+extern "C" void llmkit_options_free(llmkit_options* options) {
+  llmkit::destroy(options);
+}
 
 extern "C" llmkit_status llmkit_options_set(llmkit_options* options, const char* key,
                                             const char* value) {

@@ -5,14 +5,15 @@
 
 #include "llmkit.h"
 
-static int usage(FILE *out) {
-  fputs("usage: llmkit <command> [args]\n"
-        "\n"
-        "commands:\n"
-        "  version     print the library version\n"
-        "  statuses    list every status code with its name\n"
-        "  help        show this text\n",
-        out);
+static int usage(FILE* out) {
+  fputs(
+      "usage: llmkit <command> [args]\n"
+      "\n"
+      "commands:\n"
+      "  version     print the library version\n"
+      "  statuses    list every status code with its name\n"
+      "  help        show this text\n",
+      out);
   return out == stdout ? 0 : 2;
 }
 
@@ -21,15 +22,15 @@ static int statuses(void) {
    * never drift from the header. */
   int code;
   for (code = 0;; ++code) {
-    const char *name = llmkit_status_str((llmkit_status)code);
+    const char* name = llmkit_status_str((llmkit_status)code);
     if (strcmp(name, "UNKNOWN") == 0) break;
     printf("%2d %s\n", code, name);
   }
   return 0;
 }
 
-int main(int argc, char **argv) {
-  const char *cmd;
+int main(int argc, char** argv) {
+  const char* cmd;
   if (argc < 2) return usage(stderr);
   cmd = argv[1];
   if (strcmp(cmd, "version") == 0) {

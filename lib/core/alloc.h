@@ -16,7 +16,7 @@
 #include <utility>
 
 #ifdef LLMKIT_WITH_MIMALLOC
-#include <mimalloc.h>
+#  include <mimalloc.h>
 #endif
 
 namespace llmkit {
@@ -30,18 +30,26 @@ inline void* raw_alloc(std::size_t n) {
   if (p == nullptr) throw std::bad_alloc();
   return p;
 }
-inline void raw_free(void* p) noexcept { mi_free(p); }
+inline void raw_free(void* p) noexcept {
+  mi_free(p);
+}
 #else
 template <class T>
 using Allocator = std::allocator<T>;
 
-inline void* raw_alloc(std::size_t n) { return ::operator new(n); }
-inline void raw_free(void* p) noexcept { ::operator delete(p); }
+inline void* raw_alloc(std::size_t n) {
+  return ::operator new(n);
+}
+inline void raw_free(void* p) noexcept {
+  ::operator delete(p);
+}
 #endif
 
 using String = std::basic_string<char, std::char_traits<char>, Allocator<char>>;
 
-inline String make_string(std::string_view s) { return String(s.data(), s.size()); }
+inline String make_string(std::string_view s) {
+  return String(s.data(), s.size());
+}
 
 // Creates a T in core-owned memory. Pair with destroy(); handles given out
 // through the C API are made this way.

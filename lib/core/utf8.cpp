@@ -43,8 +43,8 @@ std::optional<std::size_t> first_invalid(std::string_view s) noexcept {
 
 void require_valid(std::string_view s, std::string_view what) {
   if (auto bad = first_invalid(s)) {
-    fail(LLMKIT_INVALID_ARGUMENT, std::string(what) + " is not valid UTF-8 (byte offset " +
-                                      std::to_string(*bad) + ")");
+    fail(LLMKIT_INVALID_ARGUMENT,
+         std::string(what) + " is not valid UTF-8 (byte offset " + std::to_string(*bad) + ")");
   }
 }
 

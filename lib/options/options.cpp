@@ -11,10 +11,16 @@ namespace llmkit {
 
 namespace {
 
-bool is_word_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool is_joiner(char c) { return c == '.' || c == '_' || c == '-'; }
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_joiner(char c) {
+  return c == '.' || c == '_' || c == '-';
+}
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
 
 }  // namespace
 

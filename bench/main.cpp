@@ -1,0 +1,45 @@
+// Runs every benchmark, then prints each "<name>" against its baseline
+// "<name>/baseline" as a ratio measured in the same run: the machines are
+// shared and noisy, so only same-run ratios are reported.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) {
+      if (r.run_type == Run::RT_Iteration) ns_[r.benchmark_name()] = r.GetAdjustedRealTime();
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\n%-48s %12s %12s %8s\n", "benchmark", "ns", "baseline ns", "ratio");
+    for (const auto& [name, ns] : ns_) {
+      const auto slash = name.find("/baseline");
+      if (slash != std::string::npos) continue;
+      auto base = ns_.find(name + "/baseline");
+      if (base == ns_.end()) continue;
+      std::printf("%-48s %12.1f %12.1f %7.2fx\n", name.c_str(), ns, base->second,
+                  ns / base->second);
+    }
+  }
+
+ private:
+  std::map<std::string, double> ns_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
