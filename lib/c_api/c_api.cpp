@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/utf8.h"
 #include "llmkit.h"
 #include "options/options.h"
 
@@ -150,7 +151,8 @@ extern "C" llmkit_status llmkit_options_unset(llmkit_options* options, const cha
   return guard([&] {
     auto& o = require(options, "options");
     const char* k = require_str(key, "key");
-    if (!o.unset(k)) llmkit::fail(LLMKIT_NOT_FOUND, "option '" + std::string(k) + "' is not set");
+    if (!o.unset(k))
+      llmkit::fail(LLMKIT_NOT_FOUND, "option " + llmkit::utf8::quote(k) + " is not set");
   });
 }
 
@@ -161,7 +163,8 @@ extern "C" llmkit_status llmkit_options_get(const llmkit_options* options, const
     const char* k = require_str(key, "key");
     require(value, "value");
     const llmkit::String* v = o.find(k);
-    if (v == nullptr) llmkit::fail(LLMKIT_NOT_FOUND, "option '" + std::string(k) + "' is not set");
+    if (v == nullptr)
+      llmkit::fail(LLMKIT_NOT_FOUND, "option " + llmkit::utf8::quote(k) + " is not set");
     *value = v->c_str();
   });
 }

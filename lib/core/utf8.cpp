@@ -41,6 +41,38 @@ std::optional<std::size_t> first_invalid(std::string_view s) noexcept {
   return std::nullopt;
 }
 
+std::string quote(std::string_view s, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const bool cut = s.size() > max_bytes;
+  if (cut) {
+    std::size_t end = max_bytes;  // back up to a code point boundary
+    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+    s = s.substr(0, end);
+  }
+  std::string out = "'";
+  auto escape = [&](unsigned char c) {
+    out += "\\x";
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  };
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t valid = first_invalid(s.substr(i)).value_or(s.size() - i);
+    for (const char ch : s.substr(i, valid)) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7F) {
+        escape(c);
+      } else {
+        out += ch;
+      }
+    }
+    i += valid;
+    if (i < s.size()) escape(static_cast<unsigned char>(s[i++]));
+  }
+  out += cut ? "'..." : "'";
+  return out;
+}
+
 void require_valid(std::string_view s, std::string_view what) {
   if (auto bad = first_invalid(s)) {
     fail(LLMKIT_INVALID_ARGUMENT,

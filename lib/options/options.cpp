@@ -18,10 +18,6 @@ bool is_joiner(char c) {
   return c == '.' || c == '_' || c == '-';
 }
 
-std::string quoted(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
 }  // namespace
 
 void Options::validate_key(std::string_view key) {
@@ -33,16 +29,15 @@ void Options::validate_key(std::string_view key) {
     ok = is_word_char(c) || (is_joiner(c) && !is_joiner(key[i - 1]));
   }
   if (!ok) {
-    std::string shown = key.size() > 40 ? std::string(key.substr(0, 40)) + "..." : std::string(key);
     fail(LLMKIT_INVALID_ARGUMENT,
-         "invalid option key " + quoted(shown) +
+         "invalid option key " + utf8::quote(key, 40) +
              ": use lower-case letters and digits joined by '.', '_' or '-' (at most 128 bytes)");
   }
 }
 
 void Options::set(std::string_view key, std::string_view value) {
   validate_key(key);
-  utf8::require_valid(value, "value of option " + quoted(key));
+  utf8::require_valid(value, "value of option " + utf8::quote(key));
   auto it = values_.find(key);
   if (it != values_.end()) {
     it->second = make_string(value);
@@ -70,8 +65,8 @@ std::optional<std::int64_t> Options::get_int(std::string_view key) const {
   const char* end = v->data() + v->size();
   auto [ptr, ec] = std::from_chars(v->data(), end, out);
   if (ec != std::errc() || ptr != end || v->empty()) {
-    fail(LLMKIT_INVALID_ARGUMENT, "option " + quoted(key) + " must be an integer, got " +
-                                      quoted(std::string_view(v->data(), v->size())));
+    fail(LLMKIT_INVALID_ARGUMENT, "option " + utf8::quote(key) + " must be an integer, got " +
+                                      utf8::quote(std::string_view(v->data(), v->size())));
   }
   return out;
 }
@@ -83,7 +78,7 @@ std::optional<bool> Options::get_bool(std::string_view key) const {
   if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "0" || s == "no" || s == "off") return false;
   fail(LLMKIT_INVALID_ARGUMENT,
-       "option " + quoted(key) + " must be true or false, got " + quoted(s));
+       "option " + utf8::quote(key) + " must be true or false, got " + utf8::quote(s));
 }
 
 void Options::require_known(std::initializer_list<std::string_view> known,
@@ -92,7 +87,7 @@ void Options::require_known(std::initializer_list<std::string_view> known,
     const std::string_view k(key.data(), key.size());
     if (std::find(known.begin(), known.end(), k) == known.end()) {
       fail(LLMKIT_INVALID_ARGUMENT,
-           "unknown option " + quoted(k) + " for " + std::string(consumer));
+           "unknown option " + utf8::quote(k) + " for " + std::string(consumer));
     }
   }
 }

@@ -100,3 +100,11 @@ TEST(CApi, LastErrorIsPerThreadAndClearedBySuccess) {
   EXPECT_STREQ(llmkit_last_error(), "");
   llmkit_options_free(o);
 }
+
+TEST(CApi, MessagesEscapeTheBytesTheyQuote) {
+  llmkit_options* o = nullptr;
+  ASSERT_EQ(llmkit_options_new(&o), LLMKIT_OK);
+  EXPECT_EQ(llmkit_options_set(o, "k\xFF", "v"), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(llmkit_last_error(), "'k\\xFF'"), nullptr) << llmkit_last_error();
+  llmkit_options_free(o);
+}

@@ -38,3 +38,15 @@ TEST(Utf8, RequireValidThrowsInvalidArgumentNamingTheOffset) {
     EXPECT_NE(std::string(e.what()).find("byte offset 3"), std::string::npos) << e.what();
   }
 }
+
+TEST(Utf8, QuoteKeepsMessagesValidUtf8AndShort) {
+  using llmkit::utf8::quote;
+  EXPECT_EQ(quote("model"), "'model'");
+  EXPECT_EQ(quote("caf\xC3\xA9"), "'caf\xC3\xA9'");
+  EXPECT_EQ(quote("k\xFFz"), "'k\\xFFz'");
+  EXPECT_EQ(quote("a\nb\x7F"), "'a\\x0Ab\\x7F'");
+  EXPECT_EQ(quote(std::string(100, 'x'), 8), "'xxxxxxxx'...");
+  // A cut never splits a code point: "é" is 2 bytes and would straddle byte 4.
+  EXPECT_EQ(quote("abc\xC3\xA9", 4), "'abc'...");
+  EXPECT_FALSE(first_invalid(quote("\xF0\x9F\x91\xA9\xFF\xC0")));
+}

@@ -1,0 +1,3 @@
+module llmkit
+
+go 1.19
