@@ -5,7 +5,7 @@ PREFIX   ?= /usr/local
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test lint test-asan bindings test-bindings demo bench install clean
+.PHONY: all deps build test lint test-asan fuzz-build test-fuzz fuzz bindings test-bindings demo bench install clean
 
 all: build
 
@@ -22,6 +22,7 @@ test: deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) lint
 	$(MAKE) test-asan
+	$(MAKE) test-fuzz
 	$(MAKE) test-bindings
 
 # clang-format and clang-tidy over the C and C++ sources; any finding fails.
@@ -37,6 +38,23 @@ test-asan:
 	cmake -S . -B $(ASAN) -DLLMKIT_SANITIZE=address,undefined -DLLMKIT_WITH_MIMALLOC=OFF $(CMAKE_FLAGS)
 	cmake --build $(ASAN) -j $(JOBS)
 	ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+# libFuzzer targets under ASan+UBSan (clang). `make test` runs each briefly
+# plus the differential fuzz at its bounded default; `make fuzz` runs both
+# for long (FUZZ_SECONDS per target, FUZZ_CASES per encoding, random seed).
+FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_CASES ?= 500000
+$(FUZZ)/CMakeCache.txt:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ) -DLLMKIT_FUZZ=ON -DLLMKIT_BUILD_TESTS=OFF \
+	  -DLLMKIT_WITH_MIMALLOC=OFF -DLLMKIT_SANITIZE=address,undefined $(CMAKE_FLAGS)
+fuzz-build: $(FUZZ)/CMakeCache.txt
+	cmake --build $(FUZZ) -j $(JOBS) --target fuzzers
+test-fuzz: fuzz-build
+	sh test/fuzz/run.sh $(FUZZ) 15
+fuzz: deps build fuzz-build
+	sh test/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+	sh test/tokenize/diff_fuzz_test.sh $(BUILD)/test/llmkit_tokenize_diff $(FUZZ_CASES) $$(od -An -N4 -tu4 /dev/urandom)
 
 # Bindings build against a staged install, exactly as an outside user would.
 STAGE := $(abspath $(BUILD))/stage
@@ -54,11 +72,13 @@ demo: deps build
 bench: deps
 	cmake -S . -B $(BUILD) -DLLMKIT_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
-	$(BUILD)/bench/llmkit_bench
+	$(BUILD)/bench/llmkit_bench --benchmark_filter='^c_api/'
+	$(BUILD)/bench/llmkit_tokenize_rss
+	node bench/tokenize/compare.mjs $(BUILD)/bench/llmkit_bench
 
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) $(FUZZ)
 	$(MAKE) -C bindings clean

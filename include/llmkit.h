@@ -25,6 +25,7 @@
 #define LLMKIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -150,6 +151,120 @@ LLMKIT_API llmkit_status llmkit_options_get(const llmkit_options* options, const
 /* Stores the number of keys set in *count.
  * Thread safety: as llmkit_options_get(). */
 LLMKIT_API llmkit_status llmkit_options_count(const llmkit_options* options, size_t* count);
+
+/* ===================================================================== */
+/* Token counting                                                         */
+/* ===================================================================== */
+
+/* An OpenAI BPE encoding: "cl100k_base", "o200k_base", "p50k_base" or
+ * "r50k_base". Ids are exactly those of OpenAI's tiktoken. The rank data is
+ * embedded in the library and loaded once per process on first use; a
+ * tokenizer handle is a cheap reference to it.
+ * Thread safety: every function below may be called on the same tokenizer
+ * from any number of threads at once. */
+typedef struct llmkit_tokenizer llmkit_tokenizer;
+
+/* What to do with text that spells a special token such as
+ * "<|endoftext|>". */
+typedef enum llmkit_special_mode {
+  /* As tiktoken's encode(): such text is an LLMKIT_INVALID_ARGUMENT error
+   * naming the token and its byte offset. The safe default for user text. */
+  LLMKIT_SPECIAL_DISALLOW = 0,
+  /* As encode(allowed_special="all"): such text becomes the special token. */
+  LLMKIT_SPECIAL_ALLOW = 1,
+  /* As encode_ordinary(): such text is encoded as ordinary text. */
+  LLMKIT_SPECIAL_AS_TEXT = 2
+} llmkit_special_mode;
+
+/* Creates a tokenizer for the encoding named `encoding` in *out.
+ * LLMKIT_NOT_FOUND for an unknown name (the message lists the known ones).
+ * Ownership: the caller owns *out; free it with llmkit_tokenizer_free().
+ * Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_tokenizer_new(const char* encoding, llmkit_tokenizer** out);
+
+/* Destroys a tokenizer handle. NULL does nothing. The shared rank data
+ * stays loaded for other handles and later use. */
+LLMKIT_API void llmkit_tokenizer_free(llmkit_tokenizer* tokenizer);
+
+/* The encoding's name, e.g. "o200k_base"; NULL when `tokenizer` is NULL.
+ * Ownership: a static string; never free it. */
+LLMKIT_API const char* llmkit_tokenizer_name(const llmkit_tokenizer* tokenizer);
+
+/* Stores in *n_vocab one more than the largest token id, special tokens
+ * included (tiktoken's n_vocab). */
+LLMKIT_API llmkit_status llmkit_tokenizer_n_vocab(const llmkit_tokenizer* tokenizer,
+                                                  size_t* n_vocab);
+
+/* Stores in *encoding the name of the encoding OpenAI's `model` uses, from
+ * exact names and prefixes ("gpt-4o-2024-08-06", "o3-mini", "ft:gpt-4o:..").
+ * LLMKIT_NOT_FOUND for a model without a public tokenizer.
+ * Ownership: a static string; never free it. */
+LLMKIT_API llmkit_status llmkit_encoding_for_model(const char* model, const char** encoding);
+
+/* Encodes `len` bytes of UTF-8 `text` into token ids. Every token covers at
+ * least one byte, so `capacity` = `len` always suffices. *n_ids receives the
+ * number of ids. With `ids` NULL only the count is computed. When
+ * `capacity` is too small, nothing useful is in `ids`, *n_ids is the
+ * capacity needed and the status is LLMKIT_INVALID_ARGUMENT.
+ * Invalid UTF-8 is LLMKIT_INVALID_ARGUMENT with the byte offset. */
+LLMKIT_API llmkit_status llmkit_tokenizer_encode(const llmkit_tokenizer* tokenizer,
+                                                 const char* text, size_t len,
+                                                 llmkit_special_mode mode, uint32_t* ids,
+                                                 size_t capacity, size_t* n_ids);
+
+/* Counts the tokens of `text` without storing ids: the fast path for
+ * budgets and limits. Same rules as llmkit_tokenizer_encode(). */
+LLMKIT_API llmkit_status llmkit_tokenizer_count(const llmkit_tokenizer* tokenizer, const char* text,
+                                                size_t len, llmkit_special_mode mode,
+                                                size_t* count);
+
+/* Counts `n` texts (texts[i] of lens[i] bytes) into counts[i], spread over
+ * the library's worker threads (one per core). On error the status and
+ * message are those of the first failing text by index, and its index is
+ * in the message; counts of the other texts are still filled in. */
+LLMKIT_API llmkit_status llmkit_tokenizer_count_batch(const llmkit_tokenizer* tokenizer,
+                                                      const char* const* texts, const size_t* lens,
+                                                      size_t n, llmkit_special_mode mode,
+                                                      size_t* counts);
+
+/* Decodes `n` ids into the bytes they stand for, written to `buf`
+ * (`capacity` bytes; not NUL-terminated). *len receives the byte length.
+ * With `buf` NULL only *len is computed. When `capacity` is too small,
+ * *len is the capacity needed and the status is LLMKIT_INVALID_ARGUMENT.
+ * An unknown id is LLMKIT_INVALID_ARGUMENT naming it. The bytes may end in
+ * the middle of a UTF-8 sequence when the ids do. */
+LLMKIT_API llmkit_status llmkit_tokenizer_decode(const llmkit_tokenizer* tokenizer,
+                                                 const uint32_t* ids, size_t n, char* buf,
+                                                 size_t capacity, size_t* len);
+
+/* Exact token count of `text` for an OpenAI `model`, with its encoding.
+ * Special-token spellings count as ordinary text, as the API treats them.
+ * LLMKIT_NOT_FOUND for models without a public tokenizer: use
+ * llmkit_estimate_tokens() for those. */
+LLMKIT_API llmkit_status llmkit_count_tokens(const char* model, const char* text, size_t len,
+                                             size_t* count);
+
+/* Prompt tokens of a Chat Completions request for an OpenAI `model`, by
+ * OpenAI's published per-message rules: `messages_json` is the request's
+ * "messages" array (roles, string or text-part contents, names, assistant
+ * tool_calls); `tools_json` (may be NULL) is its "tools" array. Includes
+ * the reply priming. Image and audio parts are LLMKIT_UNSUPPORTED: their
+ * cost depends on the media, not the text. Malformed JSON is
+ * LLMKIT_INVALID_ARGUMENT naming the problem. See docs/tokens.md for the
+ * rules and their accuracy. */
+LLMKIT_API llmkit_status llmkit_count_tokens_chat(const char* model, const char* messages_json,
+                                                  size_t messages_len, const char* tools_json,
+                                                  size_t tools_len, size_t* count);
+
+/* An ESTIMATE of the tokens of `text` for models whose tokenizer is not
+ * public (Anthropic "claude-*", Google "gemini-*" and "gemma-*", with or
+ * without a "provider/" prefix): the o200k_base count, which can differ
+ * noticeably from the provider's own count; use the provider's counting
+ * endpoint where exact numbers matter. For OpenAI models it is the exact
+ * count and *exact is set to 1; otherwise *exact is 0. `exact` may be NULL.
+ * LLMKIT_NOT_FOUND for a model of no known family. */
+LLMKIT_API llmkit_status llmkit_estimate_tokens(const char* model, const char* text, size_t len,
+                                                size_t* count, int* exact);
 
 #ifdef __cplusplus
 } /* extern "C" */

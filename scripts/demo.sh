@@ -11,6 +11,12 @@ echo "== the llmkit CLI"
 "$stage/bin/llmkit" version
 "$stage/bin/llmkit" statuses
 
+echo "== exact token counts, offline (tiktoken's ids; the rank data is inside the library)"
+printf 'Hello, world! Token counting in llmkit.' | "$stage/bin/llmkit" tokens encode --model gpt-4o
+for model in gpt-4o gpt-4 text-davinci-003; do
+  printf '%-18s %s tokens in README.md\n' "$model" "$("$stage/bin/llmkit" tokens count --model "$model" README.md)"
+done
+
 echo "== the C example, built against the installed tree with pkg-config"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

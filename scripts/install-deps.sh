@@ -6,11 +6,14 @@ set -eu
 
 PACKAGES="
 build-essential cmake pkg-config clang clang-tidy clang-format
-libcurl4-openssl-dev libmimalloc-dev
+libcurl4-openssl-dev libmimalloc-dev libxxhash-dev libsimdjson-dev
 libgtest-dev libgmock-dev libbenchmark-dev
 swig golang-go ruby-dev ruby-minitest rake mono-devel nunit-console
 python3
 "
+# Node runs the reference tokenizer (npm tiktoken) for tests and benchmarks;
+# the machine image may bring its own build, else Debian's.
+command -v node >/dev/null 2>&1 || PACKAGES="$PACKAGES nodejs npm"
 
 missing=""
 for p in $PACKAGES; do
@@ -19,14 +22,21 @@ for p in $PACKAGES; do
   fi
 done
 
-if [ -z "$missing" ]; then
-  exit 0
+if [ -n "$missing" ]; then
+  echo "install-deps: installing:$missing"
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # shellcheck disable=SC2086
+  $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-echo "install-deps: installing:$missing"
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+# The npm packages the tokenizer tests compare against, pinned by the lock
+# file; reinstalled only when the lock file is newer than the install.
+oracle="$(dirname "$0")/../test/tokenize/oracle"
+if [ ! -f "$oracle/node_modules/.package-lock.json" ] ||
+   [ "$oracle/package-lock.json" -nt "$oracle/node_modules/.package-lock.json" ]; then
+  echo "install-deps: npm ci in test/tokenize/oracle"
+  (cd "$oracle" && npm ci --no-audit --no-fund --loglevel=error)
+fi

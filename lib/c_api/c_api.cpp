@@ -8,15 +8,21 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "llmkit.h"
 #include "options/options.h"
+#include "tokenize/catalog.h"
+#include "tokenize/count.h"
 
 // The opaque handle types are the core objects themselves.
 struct llmkit_options : llmkit::Options {};
+struct llmkit_tokenizer {
+  const llmkit::tokenize::Encoding* encoding;
+};
 
 namespace {
 
@@ -173,5 +179,161 @@ extern "C" llmkit_status llmkit_options_count(const llmkit_options* options, siz
   return guard([&] {
     const auto& o = require(options, "options");
     require(count, "count") = o.size();
+  });
+}
+
+/* ---- token counting ------------------------------------------------------ */
+
+namespace {
+
+namespace tk = llmkit::tokenize;
+
+tk::SpecialMode special_mode(llmkit_special_mode mode) {
+  switch (mode) {
+    case LLMKIT_SPECIAL_DISALLOW:
+      return tk::SpecialMode::kDisallow;
+    case LLMKIT_SPECIAL_ALLOW:
+      return tk::SpecialMode::kAllow;
+    case LLMKIT_SPECIAL_AS_TEXT:
+      return tk::SpecialMode::kAsText;
+  }
+  llmkit::fail(LLMKIT_INVALID_ARGUMENT, "unknown special-token mode " + std::to_string(mode));
+}
+
+// Bytes in: NULL is only valid for an empty text.
+std::string_view bytes_in(const char* text, size_t len, const char* name) {
+  if (text == nullptr && len != 0) {
+    llmkit::fail(LLMKIT_INVALID_ARGUMENT, std::string(name) + " is NULL");
+  }
+  return text == nullptr ? std::string_view() : std::string_view(text, len);
+}
+
+const tk::Encoding& encoding_of(const llmkit_tokenizer* tokenizer) {
+  return *require(tokenizer, "tokenizer").encoding;
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_tokenizer_new(const char* encoding, llmkit_tokenizer** out) {
+  return guard([&] {
+    const char* name = require_str(encoding, "encoding");
+    require(out, "out");
+    *out = llmkit::create<llmkit_tokenizer>(llmkit_tokenizer{&tk::encoding(name)});
+  });
+}
+
+extern "C" void llmkit_tokenizer_free(llmkit_tokenizer* tokenizer) {
+  llmkit::destroy(tokenizer);
+}
+
+extern "C" const char* llmkit_tokenizer_name(const llmkit_tokenizer* tokenizer) {
+  // The catalog's names are NUL-terminated literals.
+  return tokenizer == nullptr ? nullptr : tokenizer->encoding->name().data();
+}
+
+extern "C" llmkit_status llmkit_tokenizer_n_vocab(const llmkit_tokenizer* tokenizer,
+                                                  size_t* n_vocab) {
+  return guard([&] { require(n_vocab, "n_vocab") = encoding_of(tokenizer).n_vocab(); });
+}
+
+extern "C" llmkit_status llmkit_encoding_for_model(const char* model, const char** encoding) {
+  return guard([&] {
+    const char* m = require_str(model, "model");
+    require(encoding, "encoding");
+    *encoding = tk::encoding_for_model(m).data();
+  });
+}
+
+extern "C" llmkit_status llmkit_tokenizer_encode(const llmkit_tokenizer* tokenizer,
+                                                 const char* text, size_t len,
+                                                 llmkit_special_mode mode, uint32_t* ids,
+                                                 size_t capacity, size_t* n_ids) {
+  return guard([&] {
+    const tk::Encoding& enc = encoding_of(tokenizer);
+    require(n_ids, "n_ids");
+    tk::TokenOut out{ids, ids == nullptr ? 0 : capacity, 0};
+    enc.encode(bytes_in(text, len, "text"), special_mode(mode), out);
+    *n_ids = out.n;
+    if (ids != nullptr && out.n > capacity) {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "ids has room for " + std::to_string(capacity) +
+                                                " tokens, the text needs " + std::to_string(out.n));
+    }
+  });
+}
+
+extern "C" llmkit_status llmkit_tokenizer_count(const llmkit_tokenizer* tokenizer, const char* text,
+                                                size_t len, llmkit_special_mode mode,
+                                                size_t* count) {
+  return guard([&] {
+    const tk::Encoding& enc = encoding_of(tokenizer);
+    require(count, "count") = enc.count(bytes_in(text, len, "text"), special_mode(mode));
+  });
+}
+
+extern "C" llmkit_status llmkit_tokenizer_count_batch(const llmkit_tokenizer* tokenizer,
+                                                      const char* const* texts, const size_t* lens,
+                                                      size_t n, llmkit_special_mode mode,
+                                                      size_t* counts) {
+  return guard([&] {
+    const tk::Encoding& enc = encoding_of(tokenizer);
+    const tk::SpecialMode m = special_mode(mode);
+    if (n == 0) return;
+    require(texts, "texts");
+    require(lens, "lens");
+    require(counts, "counts");
+    std::vector<std::string_view> views(n);
+    for (size_t i = 0; i < n; ++i) {
+      views[i] = bytes_in(texts[i], lens[i], ("texts[" + std::to_string(i) + "]").c_str());
+    }
+    tk::count_batch(enc, views, m, std::span<size_t>(counts, n));
+  });
+}
+
+extern "C" llmkit_status llmkit_tokenizer_decode(const llmkit_tokenizer* tokenizer,
+                                                 const uint32_t* ids, size_t n, char* buf,
+                                                 size_t capacity, size_t* len) {
+  return guard([&] {
+    const tk::Encoding& enc = encoding_of(tokenizer);
+    require(len, "len");
+    if (n != 0) require(ids, "ids");
+    const std::size_t need =
+        enc.decode(std::span<const uint32_t>(ids, n), buf, buf == nullptr ? 0 : capacity);
+    *len = need;
+    if (buf != nullptr && need > capacity) {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "buf has room for " + std::to_string(capacity) +
+                                                " bytes, the ids need " + std::to_string(need));
+    }
+  });
+}
+
+extern "C" llmkit_status llmkit_count_tokens(const char* model, const char* text, size_t len,
+                                             size_t* count) {
+  return guard([&] {
+    const char* m = require_str(model, "model");
+    require(count, "count");
+    const tk::Encoding& enc = tk::encoding(tk::encoding_for_model(m));
+    *count = enc.count(bytes_in(text, len, "text"), tk::SpecialMode::kAsText);
+  });
+}
+
+extern "C" llmkit_status llmkit_count_tokens_chat(const char* model, const char* messages_json,
+                                                  size_t messages_len, const char* tools_json,
+                                                  size_t tools_len, size_t* count) {
+  return guard([&] {
+    const char* m = require_str(model, "model");
+    require(count, "count");
+    *count = tk::count_chat(m, bytes_in(messages_json, messages_len, "messages_json"),
+                            bytes_in(tools_json, tools_len, "tools_json"));
+  });
+}
+
+extern "C" llmkit_status llmkit_estimate_tokens(const char* model, const char* text, size_t len,
+                                                size_t* count, int* exact) {
+  return guard([&] {
+    const char* m = require_str(model, "model");
+    require(count, "count");
+    const tk::Estimate e = tk::estimate(m, bytes_in(text, len, "text"));
+    *count = e.count;
+    if (exact != nullptr) *exact = e.exact ? 1 : 0;
   });
 }

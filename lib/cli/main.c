@@ -1,6 +1,7 @@
 /* The `llmkit` command-line tool. Plain C99 over the public API only, so it
  * is also proof that the C API is enough for a real program. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llmkit.h"
@@ -12,6 +13,12 @@ static int usage(FILE* out) {
       "commands:\n"
       "  version     print the library version\n"
       "  statuses    list every status code with its name\n"
+      "  tokens encode|count|decode (--encoding NAME | --model NAME) [FILE]\n"
+      "              encode: text to ids, one line separated by spaces\n"
+      "              count:  text to its number of tokens\n"
+      "              decode: ids (separated by white space) to text\n"
+      "              reads FILE, or standard input without one; special-token\n"
+      "              text is ordinary text\n"
       "  help        show this text\n",
       out);
   return out == stdout ? 0 : 2;
@@ -29,6 +36,123 @@ static int statuses(void) {
   return 0;
 }
 
+static int fail(llmkit_status st) {
+  fprintf(stderr, "llmkit: %s: %s\n", llmkit_status_str(st), llmkit_last_error());
+  return 1;
+}
+
+/* Reads all of `path` (stdin when NULL) into a malloc'd buffer. */
+static char* read_all(const char* path, size_t* len) {
+  FILE* f = path ? fopen(path, "rb") : stdin;
+  size_t cap = 1 << 16, n = 0, got;
+  char* buf;
+  if (f == NULL) {
+    perror(path);
+    return NULL;
+  }
+  buf = malloc(cap);
+  while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += got;
+    if (n == cap) {
+      char* bigger = realloc(buf, cap *= 2);
+      if (bigger == NULL) free(buf);
+      buf = bigger;
+    }
+  }
+  if (ferror(f)) {
+    perror(path ? path : "stdin");
+    free(buf);
+    buf = NULL;
+  }
+  if (path) fclose(f);
+  *len = n;
+  return buf;
+}
+
+static int tokens(int argc, char** argv) {
+  const char *op, *encoding = NULL, *model = NULL, *file = NULL;
+  llmkit_tokenizer* tok;
+  llmkit_status st;
+  char* text;
+  size_t len;
+  int i, rc = 0;
+
+  if (argc < 1) return usage(stderr);
+  op = argv[0];
+  for (i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--encoding") == 0 && i + 1 < argc) {
+      encoding = argv[++i];
+    } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+      model = argv[++i];
+    } else if (file == NULL && argv[i][0] != '-') {
+      file = argv[i];
+    } else {
+      return usage(stderr);
+    }
+  }
+  if ((encoding == NULL) == (model == NULL)) {
+    fputs("llmkit: give exactly one of --encoding and --model\n", stderr);
+    return 2;
+  }
+  if (model != NULL && (st = llmkit_encoding_for_model(model, &encoding)) != LLMKIT_OK) {
+    return fail(st);
+  }
+  if ((st = llmkit_tokenizer_new(encoding, &tok)) != LLMKIT_OK) return fail(st);
+  text = read_all(file, &len);
+  if (text == NULL) {
+    llmkit_tokenizer_free(tok);
+    return 1;
+  }
+
+  if (strcmp(op, "count") == 0) {
+    size_t count;
+    st = llmkit_tokenizer_count(tok, text, len, LLMKIT_SPECIAL_AS_TEXT, &count);
+    if (st == LLMKIT_OK) printf("%zu\n", count);
+  } else if (strcmp(op, "encode") == 0) {
+    uint32_t* ids = malloc((len ? len : 1) * sizeof *ids); /* len ids always suffice */
+    size_t n, k;
+    st = ids ? llmkit_tokenizer_encode(tok, text, len, LLMKIT_SPECIAL_AS_TEXT, ids, len, &n)
+             : LLMKIT_OUT_OF_MEMORY;
+    for (k = 0; st == LLMKIT_OK && k < n; ++k) printf(k ? " %u" : "%u", (unsigned)ids[k]);
+    if (st == LLMKIT_OK) putchar('\n');
+    free(ids);
+  } else if (strcmp(op, "decode") == 0) {
+    uint32_t* ids = malloc((len / 2 + 1) * sizeof *ids); /* each id takes >= 2 bytes */
+    size_t n = 0, out_len = 0;
+    char *p = text, *end = text + len, *out = NULL;
+    st = ids ? LLMKIT_OK : LLMKIT_OUT_OF_MEMORY;
+    while (st == LLMKIT_OK) {
+      unsigned long v;
+      char* next;
+      while (p < end && strchr(" \t\r\n", *p) && *p) ++p;
+      if (p >= end) break;
+      v = strtoul(p, &next, 10);
+      if (next == p || next > end || v > 0xFFFFFFFFul) {
+        fprintf(stderr, "llmkit: not a token id at byte %ld\n", (long)(p - text));
+        rc = 1;
+        break;
+      }
+      ids[n++] = (uint32_t)v;
+      p = next;
+    }
+    if (st == LLMKIT_OK && rc == 0) st = llmkit_tokenizer_decode(tok, ids, n, NULL, 0, &out_len);
+    if (st == LLMKIT_OK && rc == 0) {
+      out = malloc(out_len ? out_len : 1);
+      st =
+          out ? llmkit_tokenizer_decode(tok, ids, n, out, out_len, &out_len) : LLMKIT_OUT_OF_MEMORY;
+      if (st == LLMKIT_OK) fwrite(out, 1, out_len, stdout);
+    }
+    free(out);
+    free(ids);
+  } else {
+    rc = usage(stderr);
+  }
+  if (st != LLMKIT_OK) rc = fail(st);
+  free(text);
+  llmkit_tokenizer_free(tok);
+  return rc;
+}
+
 int main(int argc, char** argv) {
   const char* cmd;
   if (argc < 2) return usage(stderr);
@@ -38,6 +162,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (strcmp(cmd, "statuses") == 0) return statuses();
+  if (strcmp(cmd, "tokens") == 0) return tokens(argc - 2, argv + 2);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     return usage(stdout);
   }

@@ -5,21 +5,9 @@
 #include <string>
 
 #include "core/error.h"
+#include "status_of.h"
 
 using llmkit::Options;
-
-namespace {
-
-llmkit_status status_of(auto&& f) {
-  try {
-    f();
-    return LLMKIT_OK;
-  } catch (const llmkit::Error& e) {
-    return e.status();
-  }
-}
-
-}  // namespace
 
 TEST(Options, SetReplacesAndUnsetRemoves) {
   Options o;

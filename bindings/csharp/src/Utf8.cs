@@ -18,6 +18,16 @@ internal static class Utf8 {
     return bytes;
   }
 
+  // Text with an explicit length: no NUL is added, so NULs in it are text.
+  public static byte[] Bytes(string s, string paramName) {
+    if (s == null) throw new ArgumentNullException(paramName);
+    return Strict.GetBytes(s);
+  }
+
+  public static int ByteCount(string s) => Strict.GetByteCount(s);
+
+  public static int Write(string s, byte[] to, int at) => Strict.GetBytes(s, 0, s.Length, to, at);
+
   // Never throws: it also runs inside the error callback, where an exception
   // would have to unwind through C frames.
   public static string Decode(IntPtr p) => Marshal.PtrToStringUTF8(p);
