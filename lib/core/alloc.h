@@ -71,4 +71,12 @@ void destroy(T* p) noexcept {
   raw_free(p);
 }
 
+// Owning pointer for objects made with create().
+template <class T>
+struct Destroy {
+  void operator()(T* p) const noexcept { destroy(p); }
+};
+template <class T>
+using Unique = std::unique_ptr<T, Destroy<T>>;
+
 }  // namespace llmkit
