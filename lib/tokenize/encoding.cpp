@@ -188,8 +188,8 @@ namespace {
 // Per thread, the merges of recent short pieces that are not one token
 // (rare words, split numbers...). Text repeats such pieces often, and a hit
 // replaces a dozen rank lookups with one probe: count on English went from
-// 118 to 150 MB/s (bench/tokenize_bench.cpp). 256 KB a thread and encoding. Direct-mapped; a colliding piece replaces the
-// entry. Each thread has its own, so nothing is shared or locked.
+// 118 to 150 MB/s (bench/tokenize_bench.cpp). 256 KB a thread and encoding. Direct-mapped; a
+// colliding piece replaces the entry. Each thread has its own, so nothing is shared or locked.
 struct MergeCache {
   static constexpr std::size_t kEntries = 4096;
   static constexpr std::size_t kMaxPiece = 22;
