@@ -106,6 +106,7 @@ Encoding::Encoding(const EncodingSpec& spec)
     if (id >= spans.size()) spans.resize(id + 1, {0, 0});
     if (spans[id].second != 0) corrupt(spec.name, "a special token id that is also a rank");
     spans[id] = {offset, static_cast<std::uint32_t>(text.size())};
+    if (!text.starts_with('<')) corrupt(spec.name, "a special token that does not start with '<'");
     specials_.push_back(Special{make_string(text), static_cast<std::uint32_t>(id)});
   }
   decoder_.assign(spans.begin(), spans.end());
@@ -131,15 +132,23 @@ std::size_t Encoding::memory_bytes() const {
 }
 
 Encoding::Found Encoding::find_special(std::string_view text, std::size_t from) const {
-  Found best{std::string_view::npos, nullptr};
-  for (const Special& s : specials_) {
-    const std::size_t pos = text.find(std::string_view(s.text.data(), s.text.size()), from);
-    if (pos < best.pos || (pos == best.pos && pos != std::string_view::npos &&
-                           s.text.size() > best.special->text.size())) {
-      best = {pos, &s};
+  // One pass: every special token of these encodings starts with '<', so
+  // memchr finds the candidates; the longest token there wins.
+  while (from < text.size()) {
+    const void* hit = std::memchr(text.data() + from, '<', text.size() - from);
+    if (hit == nullptr) break;
+    const auto pos = static_cast<std::size_t>(static_cast<const char*>(hit) - text.data());
+    const Special* best = nullptr;
+    for (const Special& s : specials_) {
+      const std::string_view t(s.text.data(), s.text.size());
+      if (text.substr(pos).starts_with(t) && (best == nullptr || t.size() > best->text.size())) {
+        best = &s;
+      }
     }
+    if (best != nullptr) return {pos, best};
+    from = pos + 1;
   }
-  return best;
+  return {std::string_view::npos, nullptr};
 }
 
 void Encoding::encode(std::string_view text, SpecialMode mode, TokenOut& out) const {
@@ -188,8 +197,9 @@ namespace {
 // Per thread, the merges of recent short pieces that are not one token
 // (rare words, split numbers...). Text repeats such pieces often, and a hit
 // replaces a dozen rank lookups with one probe: count on English went from
-// 118 to 150 MB/s (bench/tokenize_bench.cpp). 256 KB a thread and encoding. Direct-mapped; a
-// colliding piece replaces the entry. Each thread has its own, so nothing is shared or locked.
+// 118 to 150 MB/s (bench/tokenize_bench.cpp). Direct-mapped, 256 KB a thread
+// and encoding; a colliding piece replaces the entry. Each thread has its
+// own, so nothing is shared or locked.
 struct MergeCache {
   static constexpr std::size_t kEntries = 4096;
   static constexpr std::size_t kMaxPiece = 22;

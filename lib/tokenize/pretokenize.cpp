@@ -179,10 +179,18 @@ bool is_prefix(const CodePoint& cp) {
 // an optional leading space or punctuation, and digits. Each returns 0 when
 // a byte it needs to decide is not ASCII; the general scanner then decides.
 // English count, cl100k: 181 -> 199 MB/s (bench/tokenize_bench.cpp).
-constexpr bool ascii_upper(unsigned char b) { return b >= 'A' && b <= 'Z'; }
-constexpr bool ascii_lower(unsigned char b) { return b >= 'a' && b <= 'z'; }
-constexpr bool ascii_letter(unsigned char b) { return ascii_upper(b) || ascii_lower(b); }
-constexpr bool ascii_digit(unsigned char b) { return b >= '0' && b <= '9'; }
+constexpr bool ascii_upper(unsigned char b) {
+  return b >= 'A' && b <= 'Z';
+}
+constexpr bool ascii_lower(unsigned char b) {
+  return b >= 'a' && b <= 'z';
+}
+constexpr bool ascii_letter(unsigned char b) {
+  return ascii_upper(b) || ascii_lower(b);
+}
+constexpr bool ascii_digit(unsigned char b) {
+  return b >= '0' && b <= '9';
+}
 // [^\r\n\p{L}\p{N}] for an ASCII byte.
 constexpr bool ascii_prefix(unsigned char b) {
   return b < 0x80 && !ascii_letter(b) && !ascii_digit(b) && b != '\r' && b != '\n';
