@@ -3,6 +3,7 @@
 // shared and noisy, so only same-run ratios are reported.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -21,9 +22,13 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     std::printf("\n%-48s %12s %12s %8s\n", "benchmark", "ns", "baseline ns", "ratio");
     for (const auto& [name, ns] : ns_) {
-      const auto slash = name.find("/baseline");
-      if (slash != std::string::npos) continue;
-      auto base = ns_.find(name + "/baseline");
+      if (name.find("/baseline") != std::string::npos) continue;
+      // "x/real_time/threads:2" is compared with "x/baseline/real_time/threads:2".
+      const auto suffix = std::min(name.find("/real_time"), name.find("/threads:"));
+      const std::string base_name =
+          suffix == std::string::npos ? name + "/baseline"
+                                      : name.substr(0, suffix) + "/baseline" + name.substr(suffix);
+      auto base = ns_.find(base_name);
       if (base == ns_.end()) continue;
       std::printf("%-48s %12.1f %12.1f %7.2fx\n", name.c_str(), ns, base->second,
                   ns / base->second);

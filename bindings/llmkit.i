@@ -11,6 +11,9 @@
 
 #define LLMKIT_API
 
+/* uint32_t, uint64_t, int64_t ... as the integers they are. */
+%include <stdint.i>
+
 #if defined(SWIGGO)
 /* ===================================================================== */
 /* Go                                                                  */

@@ -266,6 +266,66 @@ LLMKIT_API llmkit_status llmkit_count_tokens_chat(const char* model, const char*
 LLMKIT_API llmkit_status llmkit_estimate_tokens(const char* model, const char* text, size_t len,
                                                 size_t* count, int* exact);
 
+/* ===================================================================== */
+/* Rate limiting                                                          */
+/* ===================================================================== */
+
+/* Per-key limits on requests per window, tokens per window and requests in
+ * flight (GCRA with integer nanoseconds: no refill steps, no drift). Keys
+ * are any bytes (user ids, team names); each key has its own limits.
+ * Options, all integers:
+ *   "requests"        requests per window (0 or unset: no request limit)
+ *   "tokens"          tokens per window (0 or unset: no token limit)
+ *   "window"          the window in seconds, default 60
+ *   "burst_requests"  requests that may be taken at once, default "requests"
+ *   "burst_tokens"    tokens that may be taken at once, default "tokens"
+ *   "concurrency"     requests in flight (0 or unset: no limit)
+ *   "backend"         "memory" (the default and, in this version, the only one)
+ * In any window the admitted count never exceeds limit + burst.
+ * Thread safety: every function may be called from any thread at once. */
+typedef struct llmkit_ratelimiter llmkit_ratelimiter;
+
+/* Creates a rate limiter from `options` (copied; may be freed after).
+ * LLMKIT_INVALID_ARGUMENT names an unknown option or bad value.
+ * Ownership: free *out with llmkit_ratelimiter_free(). */
+LLMKIT_API llmkit_status llmkit_ratelimiter_new(const llmkit_options* options,
+                                                llmkit_ratelimiter** out);
+
+/* Destroys a rate limiter. NULL does nothing. */
+LLMKIT_API void llmkit_ratelimiter_free(llmkit_ratelimiter* limiter);
+
+/* Asks to admit one request of `tokens` tokens for `key` now, without
+ * waiting. When admitted (*allowed = 1) it is charged to every limit, and
+ * takes a concurrency slot when "concurrency" is set: give it back with
+ * llmkit_ratelimiter_release(). When refused (*allowed = 0) nothing is
+ * charged and *retry_after_ms says how long until the same request fits:
+ * -1 if it never can (more tokens than the burst), 0 if only the
+ * concurrency limit refused it. *remaining_requests and *remaining_tokens
+ * give what is still admissible now (INT64_MAX for a limit that is off).
+ * Every out-pointer but `allowed` may be NULL. */
+LLMKIT_API llmkit_status llmkit_ratelimiter_check(llmkit_ratelimiter* limiter, const char* key,
+                                                  size_t key_len, uint64_t tokens, int* allowed,
+                                                  int64_t* retry_after_ms,
+                                                  int64_t* remaining_requests,
+                                                  int64_t* remaining_tokens);
+
+/* Gives back the concurrency slot of an admitted request.
+ * LLMKIT_NOT_FOUND when `key` holds no slot. */
+LLMKIT_API llmkit_status llmkit_ratelimiter_release(llmkit_ratelimiter* limiter, const char* key,
+                                                    size_t key_len);
+
+/* Settles a request admitted with an estimate of `reserved` tokens that
+ * used `actual`: refunds the difference or charges the excess. */
+LLMKIT_API llmkit_status llmkit_ratelimiter_reconcile(llmkit_ratelimiter* limiter, const char* key,
+                                                      size_t key_len, uint64_t reserved,
+                                                      uint64_t actual);
+
+/* Stores a statistic in *value: "allowed" and "limited" (checks so far),
+ * "keys" (keys with state), "bytes" (memory held for them).
+ * LLMKIT_NOT_FOUND for another name. */
+LLMKIT_API llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limiter,
+                                                 const char* name, uint64_t* value);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

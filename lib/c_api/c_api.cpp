@@ -15,11 +15,15 @@
 #include "core/utf8.h"
 #include "llmkit.h"
 #include "options/options.h"
+#include "ratelimit/limiter.h"
 #include "tokenize/catalog.h"
 #include "tokenize/count.h"
 
 // The opaque handle types are the core objects themselves.
 struct llmkit_options : llmkit::Options {};
+struct llmkit_ratelimiter : llmkit::ratelimit::Limiter {
+  using Limiter::Limiter;
+};
 struct llmkit_tokenizer {
   const llmkit::tokenize::Encoding* encoding;
 };
@@ -335,5 +339,94 @@ extern "C" llmkit_status llmkit_estimate_tokens(const char* model, const char* t
     const tk::Estimate e = tk::estimate(m, bytes_in(text, len, "text"));
     *count = e.count;
     if (exact != nullptr) *exact = e.exact ? 1 : 0;
+  });
+}
+
+/* ---- rate limiting --------------------------------------------------------- */
+
+namespace {
+
+namespace rl = llmkit::ratelimit;
+
+std::int64_t to_int64(uint64_t v, const char* name) {
+  if (v > static_cast<uint64_t>(INT64_MAX / 1'000'000'000)) {
+    llmkit::fail(LLMKIT_INVALID_ARGUMENT, std::string(name) + " is too large");
+  }
+  return static_cast<std::int64_t>(v);
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_ratelimiter_new(const llmkit_options* options,
+                                                llmkit_ratelimiter** out) {
+  return guard([&] {
+    const rl::Config config = rl::Limiter::config_from(require(options, "options"));
+    require(out, "out");
+    *out = llmkit::create<llmkit_ratelimiter>(config, rl::make_memory_store(config),
+                                              &rl::Limiter::monotonic_ns);
+  });
+}
+
+extern "C" void llmkit_ratelimiter_free(llmkit_ratelimiter* limiter) {
+  llmkit::destroy(limiter);
+}
+
+extern "C" llmkit_status llmkit_ratelimiter_check(llmkit_ratelimiter* limiter, const char* key,
+                                                  size_t key_len, uint64_t tokens, int* allowed,
+                                                  int64_t* retry_after_ms,
+                                                  int64_t* remaining_requests,
+                                                  int64_t* remaining_tokens) {
+  return guard([&] {
+    auto& l = require(limiter, "limiter");
+    require(allowed, "allowed");
+    const rl::Decision d = l.check(bytes_in(key, key_len, "key"), to_int64(tokens, "tokens"));
+    *allowed = d.allowed ? 1 : 0;
+    if (retry_after_ms != nullptr) {
+      *retry_after_ms = d.retry_after_ns < 0 ? -1 : (d.retry_after_ns + 999'999) / 1'000'000;
+    }
+    if (remaining_requests != nullptr) *remaining_requests = d.remaining_requests;
+    if (remaining_tokens != nullptr) *remaining_tokens = d.remaining_tokens;
+  });
+}
+
+extern "C" llmkit_status llmkit_ratelimiter_release(llmkit_ratelimiter* limiter, const char* key,
+                                                    size_t key_len) {
+  return guard([&] {
+    auto& l = require(limiter, "limiter");
+    if (!l.release(bytes_in(key, key_len, "key"))) {
+      llmkit::fail(LLMKIT_NOT_FOUND, "the key holds no concurrency slot");
+    }
+  });
+}
+
+extern "C" llmkit_status llmkit_ratelimiter_reconcile(llmkit_ratelimiter* limiter, const char* key,
+                                                      size_t key_len, uint64_t reserved,
+                                                      uint64_t actual) {
+  return guard([&] {
+    auto& l = require(limiter, "limiter");
+    l.reconcile(bytes_in(key, key_len, "key"), to_int64(reserved, "reserved"),
+                to_int64(actual, "actual"));
+  });
+}
+
+extern "C" llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limiter,
+                                                 const char* name, uint64_t* value) {
+  return guard([&] {
+    const auto& l = require(limiter, "limiter");
+    const std::string_view n = require_str(name, "name");
+    auto& v = require(value, "value");
+    const rl::Counters c = l.counters();
+    if (n == "allowed") {
+      v = c.allowed;
+    } else if (n == "limited") {
+      v = c.limited;
+    } else if (n == "keys") {
+      v = l.store().keys();
+    } else if (n == "bytes") {
+      v = l.store().bytes();
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no rate limiter statistic " + llmkit::utf8::quote(n) +
+                                         " (known: allowed, limited, keys, bytes)");
+    }
   });
 }

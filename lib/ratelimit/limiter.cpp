@@ -1,0 +1,95 @@
+#include "ratelimit/limiter.h"
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "core/error.h"
+#include "options/options.h"
+
+namespace llmkit::ratelimit {
+
+struct Limiter::Atomics {
+  std::atomic<std::uint64_t> allowed{0};
+  std::atomic<std::uint64_t> limited{0};
+};
+
+std::int64_t Limiter::monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Config Limiter::config_from(const Options& o) {
+  o.require_known(
+      {"requests", "tokens", "window", "burst_requests", "burst_tokens", "concurrency", "backend"},
+      "the rate limiter");
+  auto non_negative = [&](std::string_view key, std::int64_t fallback) {
+    const std::int64_t v = o.get_int(key).value_or(fallback);
+    if (v < 0) fail(LLMKIT_INVALID_ARGUMENT, "option '" + std::string(key) + "' must be >= 0");
+    return v;
+  };
+  const std::int64_t window_s = non_negative("window", 60);
+  if (window_s == 0 || window_s > 366LL * 24 * 3600) {
+    fail(LLMKIT_INVALID_ARGUMENT, "option 'window' must be 1 second to 1 year");
+  }
+  const std::int64_t window_ns = window_s * 1'000'000'000LL;
+  const std::int64_t requests = non_negative("requests", 0);
+  const std::int64_t tokens = non_negative("tokens", 0);
+  // A limit above one unit a nanosecond cannot be represented (and is no limit).
+  if (requests > window_ns || tokens > window_ns) {
+    fail(LLMKIT_INVALID_ARGUMENT, "a limit may not exceed one unit per nanosecond of the window");
+  }
+  Config c;
+  c.requests = Rate::per_window(requests, window_ns, non_negative("burst_requests", requests));
+  c.tokens = Rate::per_window(tokens, window_ns, non_negative("burst_tokens", tokens));
+  for (const auto& [rate, name] :
+       {std::pair{c.requests, "burst_requests"}, std::pair{c.tokens, "burst_tokens"}}) {
+    if (!rate.unlimited() && rate.burst > kMaxTolerance / rate.interval_ns) {
+      fail(LLMKIT_INVALID_ARGUMENT, std::string("option '") + name +
+                                        "' is too large: the burst would take more than 36 years "
+                                        "to refill");
+    }
+  }
+  c.concurrency = non_negative("concurrency", 0);
+  if (const String* backend = o.find("backend"); backend != nullptr && *backend != "memory") {
+    fail(LLMKIT_UNSUPPORTED, "rate limiter backend '" + std::string(backend->c_str()) +
+                                 "' is not available in this build (known: memory)");
+  }
+  if (c.requests.unlimited() && c.tokens.unlimited() && c.concurrency == 0) {
+    fail(LLMKIT_INVALID_ARGUMENT,
+         "the rate limiter needs at least one of 'requests', 'tokens' or 'concurrency'");
+  }
+  return c;
+}
+
+Limiter::Limiter(const Config& config, std::unique_ptr<Store> store, Clock clock)
+    : config_(config),
+      store_(std::move(store)),
+      clock_(clock),
+      counters_(std::make_unique<Atomics>()) {}
+
+Limiter::~Limiter() = default;
+
+Decision Limiter::check(std::string_view key, std::int64_t tokens) {
+  if (tokens < 0) fail(LLMKIT_INVALID_ARGUMENT, "tokens must be >= 0");
+  const Decision d = store_->admit(key, tokens, clock_());
+  (d.allowed ? counters_->allowed : counters_->limited).fetch_add(1, std::memory_order_relaxed);
+  return d;
+}
+
+bool Limiter::release(std::string_view key) {
+  return store_->release(key, clock_());
+}
+
+void Limiter::reconcile(std::string_view key, std::int64_t reserved, std::int64_t actual) {
+  if (reserved < 0 || actual < 0) fail(LLMKIT_INVALID_ARGUMENT, "token counts must be >= 0");
+  store_->adjust_tokens(key, actual - reserved, clock_());
+}
+
+Counters Limiter::counters() const {
+  return {counters_->allowed.load(std::memory_order_relaxed),
+          counters_->limited.load(std::memory_order_relaxed)};
+}
+
+}  // namespace llmkit::ratelimit

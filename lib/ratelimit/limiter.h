@@ -1,0 +1,99 @@
+// Per-key limits on requests per window, tokens per window and requests
+// in flight, checked together: a request is admitted against all of them or
+// charged to none. The state lives in a Store (in-process here; shared
+// memory and Redis implement the same interface with the same arithmetic,
+// ratelimit/gcra.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "ratelimit/gcra.h"
+
+namespace llmkit::ratelimit {
+
+struct Config {
+  Rate requests;  // unlimited when interval_ns == 0
+  Rate tokens;
+  std::int64_t concurrency = 0;  // 0 = no limit on requests in flight
+};
+
+enum class LimitedBy { kNone, kRequests, kTokens, kConcurrency };
+
+struct Decision {
+  bool allowed = false;
+  LimitedBy by = LimitedBy::kNone;      // the limit that refused
+  std::int64_t remaining_requests = 0;  // INT64_MAX when that limit is off
+  std::int64_t remaining_tokens = 0;
+  std::int64_t retry_after_ns = 0;  // refused: wait this long; -1 = never fits
+};
+
+// The state of every key. Implementations are thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Admits `tokens` (and one request, and a slot when concurrency is
+  // limited) for `key` at `now`, or changes nothing.
+  virtual Decision admit(std::string_view key, std::int64_t tokens, std::int64_t now) = 0;
+  // Gives back a concurrency slot; false when `key` holds none.
+  virtual bool release(std::string_view key, std::int64_t now) = 0;
+  // Charges (delta > 0) or refunds (delta < 0) tokens after the fact.
+  virtual void adjust_tokens(std::string_view key, std::int64_t delta, std::int64_t now) = 0;
+  virtual std::size_t keys() const = 0;
+  virtual std::size_t bytes() const = 0;
+};
+
+// The default Store: sharded open-addressing tables, one mutex a shard, so
+// threads on different keys rarely meet. A key is kept as a 96-bit hash
+// (a collision merges two keys' limits, with probability about n^2 / 2^97);
+// keys whose limits have fully refilled and hold no slot are idle and their
+// slots are reused.
+std::unique_ptr<Store> make_memory_store(const Config& config);
+
+}  // namespace llmkit::ratelimit
+
+namespace llmkit {
+class Options;
+}
+
+namespace llmkit::ratelimit {
+
+struct Counters {
+  std::uint64_t allowed;
+  std::uint64_t limited;
+};
+
+// A Store plus the clock and the counters; what the C API hands out.
+class Limiter {
+ public:
+  using Clock = std::int64_t (*)();
+  // Reads "requests", "tokens", "window" (seconds, default 60),
+  // "burst_requests", "burst_tokens" (default: the limit), "concurrency",
+  // "backend" ("memory"). Unknown keys and bad values: INVALID_ARGUMENT.
+  static Config config_from(const Options& options);
+
+  Limiter(const Config& config, std::unique_ptr<Store> store, Clock clock);
+  ~Limiter();
+  Limiter(const Limiter&) = delete;
+  Limiter& operator=(const Limiter&) = delete;
+
+  Decision check(std::string_view key, std::int64_t tokens);
+  bool release(std::string_view key);
+  // After a call that reserved `reserved` tokens and used `actual`.
+  void reconcile(std::string_view key, std::int64_t reserved, std::int64_t actual);
+  Counters counters() const;
+  const Store& store() const { return *store_; }
+
+  static std::int64_t monotonic_ns();
+
+ private:
+  Config config_;
+  std::unique_ptr<Store> store_;
+  Clock clock_;
+  struct Atomics;
+  std::unique_ptr<Atomics> counters_;
+};
+
+}  // namespace llmkit::ratelimit
