@@ -267,6 +267,26 @@ LLMKIT_API llmkit_status llmkit_estimate_tokens(const char* model, const char* t
                                                 size_t* count, int* exact);
 
 /* ===================================================================== */
+/* Cancellation                                                           */
+/* ===================================================================== */
+
+/* A signal that cancels the operations it is passed to: any thread may
+ * trigger it, and operations waiting on it end with LLMKIT_CANCELLED at
+ * once. A triggered signal stays triggered.
+ * Thread safety: any thread, concurrently. */
+typedef struct llmkit_cancel llmkit_cancel;
+
+/* Creates an untriggered signal. Ownership: free with llmkit_cancel_free(),
+ * after every operation using it has returned. */
+LLMKIT_API llmkit_status llmkit_cancel_new(llmkit_cancel** out);
+
+/* Destroys a signal. NULL does nothing. */
+LLMKIT_API void llmkit_cancel_free(llmkit_cancel* cancel);
+
+/* Triggers the signal. */
+LLMKIT_API llmkit_status llmkit_cancel_trigger(llmkit_cancel* cancel);
+
+/* ===================================================================== */
 /* Rate limiting                                                          */
 /* ===================================================================== */
 
@@ -309,6 +329,16 @@ LLMKIT_API llmkit_status llmkit_ratelimiter_check(llmkit_ratelimiter* limiter, c
                                                   int64_t* remaining_requests,
                                                   int64_t* remaining_tokens);
 
+/* As llmkit_ratelimiter_check(), but waits until the request is admitted
+ * (LLMKIT_OK), `timeout_ms` (>= 0) would pass first (LLMKIT_TIMEOUT,
+ * returned as soon as that is known), `cancel` (may be NULL) is triggered
+ * (LLMKIT_CANCELLED), or the request can never fit (LLMKIT_RATE_LIMITED).
+ * Waiting on a concurrency slot polls, backing off from 0.1 to 10 ms. */
+LLMKIT_API llmkit_status llmkit_ratelimiter_acquire(llmkit_ratelimiter* limiter, const char* key,
+                                                    size_t key_len, uint64_t tokens,
+                                                    int64_t timeout_ms,
+                                                    const llmkit_cancel* cancel);
+
 /* Gives back the concurrency slot of an admitted request.
  * LLMKIT_NOT_FOUND when `key` holds no slot. */
 LLMKIT_API llmkit_status llmkit_ratelimiter_release(llmkit_ratelimiter* limiter, const char* key,
@@ -321,7 +351,8 @@ LLMKIT_API llmkit_status llmkit_ratelimiter_reconcile(llmkit_ratelimiter* limite
                                                       uint64_t actual);
 
 /* Stores a statistic in *value: "allowed" and "limited" (checks so far),
- * "keys" (keys with state), "bytes" (memory held for them).
+ * "keys" (keys with state), "bytes" (memory held for them),
+ * "backend_errors" (failed calls to a remote backend).
  * LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limiter,
                                                  const char* name, uint64_t* value);

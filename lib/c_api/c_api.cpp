@@ -21,6 +21,7 @@
 
 // The opaque handle types are the core objects themselves.
 struct llmkit_options : llmkit::Options {};
+struct llmkit_cancel : llmkit::Cancel {};
 struct llmkit_ratelimiter : llmkit::ratelimit::Limiter {
   using Limiter::Limiter;
 };
@@ -342,6 +343,20 @@ extern "C" llmkit_status llmkit_estimate_tokens(const char* model, const char* t
   });
 }
 
+/* ---- cancellation --------------------------------------------------------- */
+
+extern "C" llmkit_status llmkit_cancel_new(llmkit_cancel** out) {
+  return guard([&] { require(out, "out") = llmkit::create<llmkit_cancel>(); });
+}
+
+extern "C" void llmkit_cancel_free(llmkit_cancel* cancel) {
+  llmkit::destroy(cancel);
+}
+
+extern "C" llmkit_status llmkit_cancel_trigger(llmkit_cancel* cancel) {
+  return guard([&] { require(cancel, "cancel").trigger(); });
+}
+
 /* ---- rate limiting --------------------------------------------------------- */
 
 namespace {
@@ -360,9 +375,10 @@ std::int64_t to_int64(uint64_t v, const char* name) {
 extern "C" llmkit_status llmkit_ratelimiter_new(const llmkit_options* options,
                                                 llmkit_ratelimiter** out) {
   return guard([&] {
-    const rl::Config config = rl::Limiter::config_from(require(options, "options"));
+    const auto& o = require(options, "options");
     require(out, "out");
-    *out = llmkit::create<llmkit_ratelimiter>(config, rl::make_memory_store(config),
+    const rl::Config config = rl::Limiter::config_from(o);
+    *out = llmkit::create<llmkit_ratelimiter>(config, rl::make_store(o, config),
                                               &rl::Limiter::monotonic_ns);
   });
 }
@@ -386,6 +402,20 @@ extern "C" llmkit_status llmkit_ratelimiter_check(llmkit_ratelimiter* limiter, c
     }
     if (remaining_requests != nullptr) *remaining_requests = d.remaining_requests;
     if (remaining_tokens != nullptr) *remaining_tokens = d.remaining_tokens;
+  });
+}
+
+extern "C" llmkit_status llmkit_ratelimiter_acquire(llmkit_ratelimiter* limiter, const char* key,
+                                                    size_t key_len, uint64_t tokens,
+                                                    int64_t timeout_ms,
+                                                    const llmkit_cancel* cancel) {
+  return guard([&] {
+    auto& l = require(limiter, "limiter");
+    if (timeout_ms < 0 || timeout_ms > INT64_MAX / 4'000'000) {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "timeout_ms must be between 0 and about 73 years");
+    }
+    l.acquire(bytes_in(key, key_len, "key"), to_int64(tokens, "tokens"), timeout_ms * 1'000'000,
+              cancel);
   });
 }
 
@@ -424,9 +454,11 @@ extern "C" llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limit
       v = l.store().keys();
     } else if (n == "bytes") {
       v = l.store().bytes();
+    } else if (n == "backend_errors") {
+      v = l.store().backend_errors();
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no rate limiter statistic " + llmkit::utf8::quote(n) +
-                                         " (known: allowed, limited, keys, bytes)");
+                                         " (known: allowed, limited, keys, bytes, backend_errors)");
     }
   });
 }

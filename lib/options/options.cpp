@@ -81,7 +81,7 @@ std::optional<bool> Options::get_bool(std::string_view key) const {
        "option " + utf8::quote(key) + " must be true or false, got " + utf8::quote(s));
 }
 
-void Options::require_known(std::initializer_list<std::string_view> known,
+void Options::require_known(std::span<const std::string_view> known,
                             std::string_view consumer) const {
   for (const auto& [key, value] : values_) {
     const std::string_view k(key.data(), key.size());

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "core/alloc.h"
@@ -29,8 +30,7 @@ class Options {
   std::optional<bool> get_bool(std::string_view key) const;
 
   // INVALID_ARGUMENT when any key is not in `known`, naming the key and `consumer`.
-  void require_known(std::initializer_list<std::string_view> known,
-                     std::string_view consumer) const;
+  void require_known(std::span<const std::string_view> known, std::string_view consumer) const;
 
   // Throws INVALID_ARGUMENT unless `key` is lower-case ASCII letters and
   // digits joined by '.', '_' or '-', 1..128 bytes.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "options/options.h"
@@ -21,9 +22,6 @@ std::int64_t Limiter::monotonic_ns() {
 }
 
 Config Limiter::config_from(const Options& o) {
-  o.require_known(
-      {"requests", "tokens", "window", "burst_requests", "burst_tokens", "concurrency", "backend"},
-      "the rate limiter");
   auto non_negative = [&](std::string_view key, std::int64_t fallback) {
     const std::int64_t v = o.get_int(key).value_or(fallback);
     if (v < 0) fail(LLMKIT_INVALID_ARGUMENT, "option '" + std::string(key) + "' must be >= 0");
@@ -52,10 +50,6 @@ Config Limiter::config_from(const Options& o) {
     }
   }
   c.concurrency = non_negative("concurrency", 0);
-  if (const String* backend = o.find("backend"); backend != nullptr && *backend != "memory") {
-    fail(LLMKIT_UNSUPPORTED, "rate limiter backend '" + std::string(backend->c_str()) +
-                                 "' is not available in this build (known: memory)");
-  }
   if (c.requests.unlimited() && c.tokens.unlimited() && c.concurrency == 0) {
     fail(LLMKIT_INVALID_ARGUMENT,
          "the rate limiter needs at least one of 'requests', 'tokens' or 'concurrency'");
@@ -76,6 +70,39 @@ Decision Limiter::check(std::string_view key, std::int64_t tokens) {
   const Decision d = store_->admit(key, tokens, clock_());
   (d.allowed ? counters_->allowed : counters_->limited).fetch_add(1, std::memory_order_relaxed);
   return d;
+}
+
+void Limiter::acquire(std::string_view key, std::int64_t tokens, std::int64_t timeout_ns,
+                      const Cancel* cancel) {
+  const std::int64_t deadline_ns = clock_() + timeout_ns;
+  // Concurrency refusals carry no time (a slot frees when its holder
+  // releases, in this process or another), so those waits poll, backing
+  // off from 0.1 ms to 10 ms.
+  std::int64_t poll_ns = 100'000;
+  for (;;) {
+    if (cancel != nullptr && cancel->triggered())
+      fail(LLMKIT_CANCELLED, "cancelled while waiting for the rate limiter");
+    const Decision d = check(key, tokens);
+    if (d.allowed) return;
+    if (d.retry_after_ns < 0) {
+      fail(LLMKIT_RATE_LIMITED,
+           "the request can never fit: " + std::to_string(tokens) + " tokens exceed the burst");
+    }
+    std::int64_t wait = d.retry_after_ns;
+    if (d.by == LimitedBy::kConcurrency) {
+      wait = poll_ns;
+      poll_ns = std::min<std::int64_t>(poll_ns * 2, 10'000'000);
+    }
+    if (clock_() + wait > deadline_ns) {
+      fail(LLMKIT_TIMEOUT, "the rate limiter would admit this request only after the deadline");
+    }
+    if (cancel != nullptr) {
+      if (cancel->wait_for(wait))
+        fail(LLMKIT_CANCELLED, "cancelled while waiting for the rate limiter");
+    } else {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+    }
+  }
 }
 
 bool Limiter::release(std::string_view key) {

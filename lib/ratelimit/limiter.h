@@ -10,6 +10,8 @@
 #include <memory>
 #include <string_view>
 
+#include "core/cancel.h"
+#include "options/options.h"
 #include "ratelimit/gcra.h"
 
 namespace llmkit::ratelimit {
@@ -43,6 +45,9 @@ class Store {
   virtual void adjust_tokens(std::string_view key, std::int64_t delta, std::int64_t now) = 0;
   virtual std::size_t keys() const = 0;
   virtual std::size_t bytes() const = 0;
+  // Failed calls to a remote backend (Redis), each handled by the
+  // configured failure policy.
+  virtual std::uint64_t backend_errors() const { return 0; }
 };
 
 // The default Store: sharded open-addressing tables, one mutex a shard, so
@@ -52,11 +57,12 @@ class Store {
 // slots are reused.
 std::unique_ptr<Store> make_memory_store(const Config& config);
 
-}  // namespace llmkit::ratelimit
+// The store "backend" names ("memory" when unset), configured from the
+// backend's own options ("shm.*", "redis.*"). INVALID_ARGUMENT names an
+// option no part of the limiter knows; UNSUPPORTED an unknown backend.
+std::unique_ptr<Store> make_store(const Options& options, const Config& config);
 
-namespace llmkit {
-class Options;
-}
+}  // namespace llmkit::ratelimit
 
 namespace llmkit::ratelimit {
 
@@ -69,9 +75,12 @@ struct Counters {
 class Limiter {
  public:
   using Clock = std::int64_t (*)();
+  // The options every backend shares.
+  static constexpr std::string_view kOptions[] = {
+      "requests", "tokens", "window", "burst_requests", "burst_tokens", "concurrency", "backend"};
   // Reads "requests", "tokens", "window" (seconds, default 60),
-  // "burst_requests", "burst_tokens" (default: the limit), "concurrency",
-  // "backend" ("memory"). Unknown keys and bad values: INVALID_ARGUMENT.
+  // "burst_requests", "burst_tokens" (default: the limit), "concurrency".
+  // Bad values: INVALID_ARGUMENT. Keys are checked by make_store().
   static Config config_from(const Options& options);
 
   Limiter(const Config& config, std::unique_ptr<Store> store, Clock clock);
@@ -80,6 +89,11 @@ class Limiter {
   Limiter& operator=(const Limiter&) = delete;
 
   Decision check(std::string_view key, std::int64_t tokens);
+  // Waits until `key` admits the request, `timeout_ns` passes (TIMEOUT, as
+  // soon as the wait is known to outlast it), `cancel` (may be null) is
+  // triggered (CANCELLED), or it can never fit (RATE_LIMITED).
+  void acquire(std::string_view key, std::int64_t tokens, std::int64_t timeout_ns,
+               const Cancel* cancel);
   bool release(std::string_view key);
   // After a call that reserved `reserved` tokens and used `actual`.
   void reconcile(std::string_view key, std::int64_t reserved, std::int64_t actual);

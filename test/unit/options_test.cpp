@@ -63,12 +63,14 @@ TEST(Options, RequireKnownRejectsUnknownKeysByName) {
   o.set("ttl", "5");
   o.set("tll", "5");
   try {
-    o.require_known({"ttl", "max_entries"}, "the cache");
+    const std::string_view known[] = {"ttl", "max_entries"};
+    o.require_known(known, "the cache");
     FAIL() << "expected an error";
   } catch (const llmkit::Error& e) {
     EXPECT_EQ(e.status(), LLMKIT_INVALID_ARGUMENT);
     EXPECT_NE(std::string(e.what()).find("'tll' for the cache"), std::string::npos) << e.what();
   }
   o.unset("tll");
-  EXPECT_EQ(status_of([&] { o.require_known({"ttl"}, "the cache"); }), LLMKIT_OK);
+  const std::string_view ttl_only[] = {"ttl"};
+  EXPECT_EQ(status_of([&] { o.require_known(ttl_only, "the cache"); }), LLMKIT_OK);
 }

@@ -130,12 +130,18 @@ TEST(Limiter, OptionsAreValidated) {
   EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_INVALID_ARGUMENT);
   o.set("requests", "10");
   o.set("windw", "5");
-  EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(status_of([&] { rl::make_store(o, rl::Limiter::config_from(o)); }),
+            LLMKIT_INVALID_ARGUMENT);  // unknown key "windw"
   o.unset("windw");
-  o.set("backend", "redis");
-  EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_UNSUPPORTED);
+  o.set("backend", "carrier-pigeon");
+  EXPECT_EQ(status_of([&] { rl::make_store(o, rl::Limiter::config_from(o)); }),
+            LLMKIT_INVALID_ARGUMENT);
   o.set("backend", "memory");
-  EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_OK);
+  o.set("redis.url", "redis://127.0.0.1");  // another backend's option
+  EXPECT_EQ(status_of([&] { rl::make_store(o, rl::Limiter::config_from(o)); }),
+            LLMKIT_INVALID_ARGUMENT);
+  o.unset("redis.url");
+  EXPECT_EQ(status_of([&] { rl::make_store(o, rl::Limiter::config_from(o)); }), LLMKIT_OK);
   o.set("window", "86400");
   o.set("burst_requests", "1000000000000");  // 36+ years to refill: would overflow
   EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_INVALID_ARGUMENT);
@@ -214,4 +220,72 @@ TEST(RatelimiterApi, CheckReleaseStatAndErrors) {
             LLMKIT_INVALID_ARGUMENT);
   llmkit_ratelimiter_free(l);
   llmkit_ratelimiter_free(nullptr);
+}
+
+namespace {
+
+struct Api {
+  llmkit_ratelimiter* l = nullptr;
+  explicit Api(const std::initializer_list<std::pair<const char*, const char*>>& opts) {
+    llmkit_options* o = nullptr;
+    llmkit_options_new(&o);
+    for (const auto& [k, v] : opts) llmkit_options_set(o, k, v);
+    EXPECT_EQ(llmkit_ratelimiter_new(o, &l), LLMKIT_OK) << llmkit_last_error();
+    llmkit_options_free(o);
+  }
+  ~Api() { llmkit_ratelimiter_free(l); }
+  llmkit_status acquire(std::uint64_t tokens, std::int64_t timeout_ms, llmkit_cancel* c = nullptr) {
+    return llmkit_ratelimiter_acquire(l, "k", 1, tokens, timeout_ms, c);
+  }
+};
+
+}  // namespace
+
+TEST(RatelimiterApi, AcquireWaitsForTheRateOrGivesUpAtOnce) {
+  Api a({{"requests", "20"}, {"window", "1"}, {"burst_requests", "1"}});
+  ASSERT_EQ(a.acquire(0, 0), LLMKIT_OK);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(a.acquire(0, 1000), LLMKIT_OK);  // the next one is 50 ms away
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(waited, std::chrono::milliseconds(40));
+
+  Api slow({{"requests", "1"}, {"window", "60"}});
+  ASSERT_EQ(slow.acquire(0, 0), LLMKIT_OK);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(slow.acquire(0, 100), LLMKIT_TIMEOUT);  // a minute away: no point waiting
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(50));
+
+  Api tokens({{"tokens", "10"}});
+  EXPECT_EQ(tokens.acquire(11, 1000), LLMKIT_RATE_LIMITED);
+  EXPECT_NE(std::strstr(llmkit_last_error(), "never fit"), nullptr);
+  EXPECT_EQ(tokens.acquire(1, -1), LLMKIT_INVALID_ARGUMENT);
+}
+
+TEST(RatelimiterApi, AcquireGetsASlotWhenAnotherThreadReleasesIt) {
+  Api a({{"concurrency", "1"}});
+  ASSERT_EQ(a.acquire(0, 0), LLMKIT_OK);
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    llmkit_ratelimiter_release(a.l, "k", 1);
+  });
+  EXPECT_EQ(a.acquire(0, 5000), LLMKIT_OK);
+  releaser.join();
+}
+
+TEST(RatelimiterApi, AcquireEndsAtOnceWhenCancelled) {
+  Api a({{"concurrency", "1"}});
+  ASSERT_EQ(a.acquire(0, 0), LLMKIT_OK);
+  llmkit_cancel* c = nullptr;
+  ASSERT_EQ(llmkit_cancel_new(&c), LLMKIT_OK);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    llmkit_cancel_trigger(c);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(a.acquire(0, 60'000, c), LLMKIT_CANCELLED);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  canceller.join();
+  EXPECT_EQ(a.acquire(0, 60'000, c), LLMKIT_CANCELLED);  // stays triggered
+  EXPECT_EQ(llmkit_cancel_trigger(nullptr), LLMKIT_INVALID_ARGUMENT);
+  llmkit_cancel_free(c);
 }
