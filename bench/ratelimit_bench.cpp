@@ -77,7 +77,7 @@ void Check(benchmark::State& state, std::size_t n) {
   const auto& k = keys(n);
   if (state.thread_index() == 0) {
     const rl::Config c = config();
-    limiter = new rl::Limiter(c, rl::make_memory_store(c), &rl::Limiter::monotonic_ns);
+    limiter = new rl::Limiter(rl::make_memory_store(c), &rl::Limiter::monotonic_ns);
     for (const auto& key : k) limiter->check(key, 1);  // keys exist: steady state
   }
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * 7919;
@@ -115,7 +115,7 @@ void BytesPerKey(benchmark::State& state) {
     o.set("window", "86400");
     o.set("requests", "1");
     const rl::Config c = rl::Limiter::config_from(o);
-    rl::Limiter l(c, rl::make_memory_store(c), &rl::Limiter::monotonic_ns);
+    rl::Limiter l(rl::make_memory_store(c), &rl::Limiter::monotonic_ns);
     std::string key = "user-";
     for (std::size_t i = 0; i < n; ++i) {
       key.resize(5);

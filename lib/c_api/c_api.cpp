@@ -378,8 +378,8 @@ extern "C" llmkit_status llmkit_ratelimiter_new(const llmkit_options* options,
     const auto& o = require(options, "options");
     require(out, "out");
     const rl::Config config = rl::Limiter::config_from(o);
-    *out = llmkit::create<llmkit_ratelimiter>(config, rl::make_store(o, config),
-                                              &rl::Limiter::monotonic_ns);
+    *out =
+        llmkit::create<llmkit_ratelimiter>(rl::make_store(o, config), &rl::Limiter::monotonic_ns);
   });
 }
 

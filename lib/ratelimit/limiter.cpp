@@ -10,11 +10,6 @@
 
 namespace llmkit::ratelimit {
 
-struct Limiter::Atomics {
-  std::atomic<std::uint64_t> allowed{0};
-  std::atomic<std::uint64_t> limited{0};
-};
-
 std::int64_t Limiter::monotonic_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -57,18 +52,15 @@ Config Limiter::config_from(const Options& o) {
   return c;
 }
 
-Limiter::Limiter(const Config& config, std::unique_ptr<Store> store, Clock clock)
-    : config_(config),
-      store_(std::move(store)),
-      clock_(clock),
-      counters_(std::make_unique<Atomics>()) {}
+Limiter::Limiter(std::unique_ptr<Store> store, Clock clock)
+    : store_(std::move(store)), clock_(clock) {}
 
 Limiter::~Limiter() = default;
 
 Decision Limiter::check(std::string_view key, std::int64_t tokens) {
   if (tokens < 0) fail(LLMKIT_INVALID_ARGUMENT, "tokens must be >= 0");
   const Decision d = store_->admit(key, tokens, clock_());
-  (d.allowed ? counters_->allowed : counters_->limited).fetch_add(1, std::memory_order_relaxed);
+  (d.allowed ? allowed_ : limited_).fetch_add(1, std::memory_order_relaxed);
   return d;
 }
 
@@ -115,8 +107,7 @@ void Limiter::reconcile(std::string_view key, std::int64_t reserved, std::int64_
 }
 
 Counters Limiter::counters() const {
-  return {counters_->allowed.load(std::memory_order_relaxed),
-          counters_->limited.load(std::memory_order_relaxed)};
+  return {allowed_.load(std::memory_order_relaxed), limited_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace llmkit::ratelimit

@@ -5,6 +5,7 @@
 // ratelimit/gcra.h).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -83,7 +84,7 @@ class Limiter {
   // Bad values: INVALID_ARGUMENT. Keys are checked by make_store().
   static Config config_from(const Options& options);
 
-  Limiter(const Config& config, std::unique_ptr<Store> store, Clock clock);
+  Limiter(std::unique_ptr<Store> store, Clock clock);
   ~Limiter();
   Limiter(const Limiter&) = delete;
   Limiter& operator=(const Limiter&) = delete;
@@ -103,11 +104,10 @@ class Limiter {
   static std::int64_t monotonic_ns();
 
  private:
-  Config config_;
   std::unique_ptr<Store> store_;
   Clock clock_;
-  struct Atomics;
-  std::unique_ptr<Atomics> counters_;
+  std::atomic<std::uint64_t> allowed_{0};
+  std::atomic<std::uint64_t> limited_{0};
 };
 
 }  // namespace llmkit::ratelimit

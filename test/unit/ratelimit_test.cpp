@@ -28,7 +28,7 @@ rl::Limiter make(const std::initializer_list<std::pair<const char*, const char*>
   llmkit::Options o;
   for (const auto& [k, v] : opts) o.set(k, v);
   const rl::Config c = rl::Limiter::config_from(o);
-  return rl::Limiter(c, rl::make_memory_store(c), &fake_now);
+  return rl::Limiter(rl::make_memory_store(c), &fake_now);
 }
 
 }  // namespace
@@ -155,7 +155,7 @@ TEST(Limiter, HammeredFromManyThreadsNeverAdmitsMoreThanLimitPlusBurst) {
   o.set("window", "1");
   o.set("burst_requests", "100");
   const rl::Config c = rl::Limiter::config_from(o);
-  rl::Limiter l(c, rl::make_memory_store(c), &rl::Limiter::monotonic_ns);
+  rl::Limiter l(rl::make_memory_store(c), &rl::Limiter::monotonic_ns);
   std::atomic<std::int64_t> admitted{0};
   const std::int64_t start = rl::Limiter::monotonic_ns();
   const std::int64_t run = kSecond / 2;
