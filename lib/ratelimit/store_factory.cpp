@@ -22,7 +22,7 @@ void require_known(const Options& o, std::span<const std::string_view> backend_o
 
 std::unique_ptr<Store> make_store(const Options& o, const Config& config) {
   const String* name = o.find("backend");
-  const std::string backend = name == nullptr ? "memory" : std::string(name->c_str());
+  const std::string backend = name == nullptr ? "memory" : std::string(name->data(), name->size());
   if (backend == "memory") {
     require_known(o, {}, backend);
     return make_memory_store(config);
