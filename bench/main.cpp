@@ -23,12 +23,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\n%-48s %12s %12s %8s\n", "benchmark", "ns", "baseline ns", "ratio");
     for (const auto& [name, ns] : ns_) {
       if (name.find("/baseline") != std::string::npos) continue;
-      // "x/real_time/threads:2" is compared with "x/baseline/real_time/threads:2".
-      const auto suffix = std::min(name.find("/real_time"), name.find("/threads:"));
-      const std::string base_name =
-          suffix == std::string::npos ? name + "/baseline"
-                                      : name.substr(0, suffix) + "/baseline" + name.substr(suffix);
-      auto base = ns_.find(base_name);
+      // "x/real_time/threads:2" is compared with "x/baseline/real_time/threads:2",
+      // or, when x has none, with that of its parent ("x/shm" with "x/baseline").
+      const auto suffix_at = std::min(name.find("/real_time"), name.find("/threads:"));
+      const std::string suffix = suffix_at == std::string::npos ? "" : name.substr(suffix_at);
+      std::string prefix = name.substr(0, std::min(suffix_at, name.size()));
+      auto base = ns_.end();
+      while (base == ns_.end() && prefix.find('/') != std::string::npos) {
+        base = ns_.find(prefix + "/baseline" + suffix);
+        prefix.resize(prefix.rfind('/'));
+      }
       if (base == ns_.end()) continue;
       std::printf("%-48s %12.1f %12.1f %7.2fx\n", name.c_str(), ns, base->second,
                   ns / base->second);

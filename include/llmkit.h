@@ -293,15 +293,32 @@ LLMKIT_API llmkit_status llmkit_cancel_trigger(llmkit_cancel* cancel);
 /* Per-key limits on requests per window, tokens per window and requests in
  * flight (GCRA with integer nanoseconds: no refill steps, no drift). Keys
  * are any bytes (user ids, team names); each key has its own limits.
- * Options, all integers:
+ * Options, all integers unless said otherwise:
  *   "requests"        requests per window (0 or unset: no request limit)
  *   "tokens"          tokens per window (0 or unset: no token limit)
  *   "window"          the window in seconds, default 60
  *   "burst_requests"  requests that may be taken at once, default "requests"
  *   "burst_tokens"    tokens that may be taken at once, default "tokens"
  *   "concurrency"     requests in flight (0 or unset: no limit)
- *   "backend"         "memory" (the default and, in this version, the only one)
+ *   "backend"         where the state lives (a string):
+ *     "memory"  this process (the default);
+ *     "shm"     shared memory: one limit for every process on the host with
+ *               the same "shm.name" (letters, digits, '.', '_', '-'; the
+ *               segment is /dev/shm/llmkit-<name>) and the same limits;
+ *               "shm.capacity" keys at most (default 65536). A process that
+ *               dies holding slots or a lock blocks nobody;
+ *     "redis"   one limit for every host on the same Redis and
+ *               "redis.prefix" (default "llmkit:rl:"): "redis.url"
+ *               (default "redis://127.0.0.1:6379"; also
+ *               "redis://user:password@host:port/db" and "unix:///path"),
+ *               "redis.timeout_ms" (default 250), "redis.lease" (seconds a
+ *               concurrency slot of a vanished host lasts, default 30), and
+ *               "redis.on_error": "closed" (the default: calls fail with
+ *               LLMKIT_UNAVAILABLE while Redis is unreachable), "open"
+ *               (admit everything) or "local" (this process's own limiter
+ *               decides). Bursts must refill within 52 days.
  * In any window the admitted count never exceeds limit + burst.
+ * See docs/ratelimit.md.
  * Thread safety: every function may be called from any thread at once. */
 typedef struct llmkit_ratelimiter llmkit_ratelimiter;
 
@@ -314,15 +331,18 @@ LLMKIT_API llmkit_status llmkit_ratelimiter_new(const llmkit_options* options,
 /* Destroys a rate limiter. NULL does nothing. */
 LLMKIT_API void llmkit_ratelimiter_free(llmkit_ratelimiter* limiter);
 
-/* Asks to admit one request of `tokens` tokens for `key` now, without
- * waiting. When admitted (*allowed = 1) it is charged to every limit, and
- * takes a concurrency slot when "concurrency" is set: give it back with
- * llmkit_ratelimiter_release(). When refused (*allowed = 0) nothing is
- * charged and *retry_after_ms says how long until the same request fits:
- * -1 if it never can (more tokens than the burst), 0 if only the
- * concurrency limit refused it. *remaining_requests and *remaining_tokens
- * give what is still admissible now (INT64_MAX for a limit that is off).
- * Every out-pointer but `allowed` may be NULL. */
+/* Asks to admit one request of `tokens` tokens (at most INT64_MAX / 10^9,
+ * about 9.2 billion) for `key` now, without waiting. When admitted
+ * (*allowed = 1) it is charged to every limit, and takes a concurrency slot
+ * when "concurrency" is set: give it back with llmkit_ratelimiter_release().
+ * When refused (*allowed = 0) nothing is charged and *retry_after_ms says
+ * how long until the same request fits: -1 if it never can (more tokens
+ * than the burst), 0 if only the concurrency limit refused it.
+ * *remaining_requests and *remaining_tokens give what is still admissible
+ * now (INT64_MAX for a limit that is off). Every out-pointer but `allowed`
+ * may be NULL. A shared backend that cannot decide (Redis unreachable,
+ * "redis.on_error" closed) is LLMKIT_UNAVAILABLE; a full "shm" table is
+ * LLMKIT_OUT_OF_MEMORY. */
 LLMKIT_API llmkit_status llmkit_ratelimiter_check(llmkit_ratelimiter* limiter, const char* key,
                                                   size_t key_len, uint64_t tokens, int* allowed,
                                                   int64_t* retry_after_ms,
@@ -330,17 +350,19 @@ LLMKIT_API llmkit_status llmkit_ratelimiter_check(llmkit_ratelimiter* limiter, c
                                                   int64_t* remaining_tokens);
 
 /* As llmkit_ratelimiter_check(), but waits until the request is admitted
- * (LLMKIT_OK), `timeout_ms` (>= 0) would pass first (LLMKIT_TIMEOUT,
- * returned as soon as that is known), `cancel` (may be NULL) is triggered
- * (LLMKIT_CANCELLED), or the request can never fit (LLMKIT_RATE_LIMITED).
- * Waiting on a concurrency slot polls, backing off from 0.1 to 10 ms. */
+ * (LLMKIT_OK), `timeout_ms` (0 to INT64_MAX / 4000000, about 73 years)
+ * would pass first (LLMKIT_TIMEOUT, returned as soon as that is known),
+ * `cancel` (may be NULL) is triggered (LLMKIT_CANCELLED), or the request
+ * can never fit (LLMKIT_RATE_LIMITED). Waiting on a concurrency slot polls,
+ * backing off from 0.1 to 10 ms, until the deadline. */
 LLMKIT_API llmkit_status llmkit_ratelimiter_acquire(llmkit_ratelimiter* limiter, const char* key,
                                                     size_t key_len, uint64_t tokens,
                                                     int64_t timeout_ms,
                                                     const llmkit_cancel* cancel);
 
 /* Gives back the concurrency slot of an admitted request.
- * LLMKIT_NOT_FOUND when `key` holds no slot. */
+ * LLMKIT_NOT_FOUND when `key` holds no slot (with a shared backend: no slot
+ * taken through this limiter). Freeing a limiter gives back its slots. */
 LLMKIT_API llmkit_status llmkit_ratelimiter_release(llmkit_ratelimiter* limiter, const char* key,
                                                     size_t key_len);
 
@@ -350,10 +372,11 @@ LLMKIT_API llmkit_status llmkit_ratelimiter_reconcile(llmkit_ratelimiter* limite
                                                       size_t key_len, uint64_t reserved,
                                                       uint64_t actual);
 
-/* Stores a statistic in *value: "allowed" and "limited" (checks so far),
- * "keys" (keys with state), "bytes" (memory held for them),
- * "backend_errors" (failed calls to a remote backend).
- * LLMKIT_NOT_FOUND for another name. */
+/* Stores a statistic in *value: "allowed" and "limited" (checks through
+ * this limiter so far), "keys" (keys with state; for "redis", those of the
+ * "local" fallback), "bytes" (memory held for them; for "shm", the
+ * segment's size), "backend_errors" (calls Redis failed, each handled by
+ * "redis.on_error"). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limiter,
                                                  const char* name, uint64_t* value);
 

@@ -81,11 +81,13 @@ void Limiter::acquire(std::string_view key, std::int64_t tokens, std::int64_t ti
            "the request can never fit: " + std::to_string(tokens) + " tokens exceed the burst");
     }
     std::int64_t wait = d.retry_after_ns;
+    const std::int64_t left = deadline_ns - clock_();
     if (d.by == LimitedBy::kConcurrency) {
-      wait = poll_ns;
+      // A slot may free at any moment: poll up to the deadline itself.
+      if (left <= 0) fail(LLMKIT_TIMEOUT, "no concurrency slot freed before the deadline");
+      wait = std::min(poll_ns, left);
       poll_ns = std::min<std::int64_t>(poll_ns * 2, 10'000'000);
-    }
-    if (clock_() + wait > deadline_ns) {
+    } else if (wait > left) {
       fail(LLMKIT_TIMEOUT, "the rate limiter would admit this request only after the deadline");
     }
     if (cancel != nullptr) {

@@ -1,8 +1,7 @@
 // Per-key limits on requests per window, tokens per window and requests
 // in flight, checked together: a request is admitted against all of them or
-// charged to none. The state lives in a Store (in-process here; shared
-// memory and Redis implement the same interface with the same arithmetic,
-// ratelimit/gcra.h).
+// charged to none. The state lives in a Store: in-process, in shared memory
+// or in Redis, all with the same arithmetic (ratelimit/gcra.h).
 #pragma once
 
 #include <atomic>
@@ -58,9 +57,23 @@ class Store {
 // slots are reused.
 std::unique_ptr<Store> make_memory_store(const Config& config);
 
+// One limit for every process on the host that uses the same "shm.name":
+// the in-process store's tables in a shared-memory segment sized for
+// "shm.capacity" keys. A process that dies holding concurrency slots or a
+// lock wedges nobody (ratelimit/shm_segment.h).
+inline constexpr std::string_view kShmOptions[] = {"shm.name", "shm.capacity"};
+std::unique_ptr<Store> make_shm_store(const Config& config, const Options& options);
+
+// One limit for every host using the same Redis (or Redis Cluster) and
+// "redis.prefix": one Lua script decides atomically per key
+// (ratelimit/redis_store.cpp).
+inline constexpr std::string_view kRedisOptions[] = {
+    "redis.url", "redis.prefix", "redis.timeout_ms", "redis.on_error", "redis.lease"};
+std::unique_ptr<Store> make_redis_store(const Config& config, const Options& options);
+
 // The store "backend" names ("memory" when unset), configured from the
-// backend's own options ("shm.*", "redis.*"). INVALID_ARGUMENT names an
-// option no part of the limiter knows; UNSUPPORTED an unknown backend.
+// backend's own options. INVALID_ARGUMENT names an option the backend does
+// not know, or an unknown backend.
 std::unique_ptr<Store> make_store(const Options& options, const Config& config);
 
 }  // namespace llmkit::ratelimit

@@ -4,8 +4,6 @@
 #include "core/error.h"
 #include "core/utf8.h"
 #include "ratelimit/limiter.h"
-#include "ratelimit/redis_store.h"
-#include "ratelimit/shm_store.h"
 
 namespace llmkit::ratelimit {
 
