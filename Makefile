@@ -65,6 +65,7 @@ bindings: build
 test-bindings: bindings
 	$(MAKE) -C bindings STAGE=$(STAGE) test
 	sh examples/python/test.sh $(STAGE)
+	sh test/bindings/shared_limit_test.sh $(STAGE) $(BUILD)/test/llmkit_ratelimit_worker
 
 demo: deps build
 	sh scripts/demo.sh $(BUILD)

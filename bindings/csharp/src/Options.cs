@@ -17,6 +17,9 @@ public sealed class Options : IDisposable {
     this.handle = handle;
   }
 
+  // For the constructors of objects configured by options (RateLimiter).
+  internal OptionsHandle Handle => handle;
+
   /// <summary>Sets <paramref name="key"/>, replacing any previous value.</summary>
   /// <exception cref="LlmkitException">InvalidArgument for a malformed key.</exception>
   public void Set(string key, string value) => Native.llmkit_options_set(handle, key, value);

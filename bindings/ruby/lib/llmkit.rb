@@ -1,6 +1,6 @@
 # Ruby bindings for llmkit. Llmkit::Native is the SWIG-generated layer; this
-# file gives it Ruby's shape: module functions, Options, Tokenizer, an
-# exception class per status.
+# file gives it Ruby's shape: module functions, Options, Tokenizer,
+# RateLimiter, Cancel, an exception class per status.
 require "json"
 require "llmkit/version"
 require "llmkit/native"
@@ -215,6 +215,244 @@ module Llmkit
     def mode(special)
       SPECIAL.fetch(special) do
         raise ArgumentError, "special: must be :disallow, :allow or :text, not #{special.inspect}"
+      end
+    end
+  end
+
+  # ---- Cancellation -----------------------------------------------------
+
+  # A signal that cancels the blocking calls it is passed to (`cancel:`):
+  # any thread, or a trap handler, may trigger it with #cancel!, and calls
+  # waiting on it raise CancelledError at once, as do later ones. A
+  # triggered signal stays triggered.
+  class Cancel
+    def initialize
+      @cancelled = false
+      # The native signals of the calls waiting on this one: each call has
+      # its own, which Ruby's interrupts trigger too.
+      @signals = {}.compare_by_identity
+    end
+
+    def cancel!
+      @cancelled = true
+      # After the flag, so a call that registers meanwhile sees one or the
+      # other; under the GVL, Hash#keys is an atomic snapshot.
+      @signals.keys.each { Native.cancel_trigger(_1) }
+      self
+    end
+    alias trigger cancel!
+
+    def cancelled? = @cancelled
+
+    private
+
+    # Runs the block with `signal` triggered by this Cancel: now when it
+    # already is, or when it is while the block runs.
+    def linked(signal)
+      @signals[signal] = true
+      Native.cancel_trigger(signal) if @cancelled
+      yield
+    ensure
+      @signals.delete(signal)
+    end
+  end
+
+  # ---- Rate limiting ------------------------------------------------------
+
+  # Per-key limits on requests per window, tokens per window and requests
+  # in flight, enforced together: a request is admitted against all of them
+  # or charged to none. Keys are Strings of any bytes ("", binary, with NUL);
+  # their encoding does not matter, only their bytes. One limiter may be
+  # used from many threads at once.
+  #
+  #   limiter = Llmkit::RateLimiter.new(requests: 60, tokens: 90_000, concurrency: 4)
+  #   limiter.acquire("user-42", tokens: 1200, timeout: 5)
+  #   # ... call the model, which used 950 tokens ...
+  #   limiter.reconcile("user-42", reserved: 1200, actual: 950)
+  #   limiter.release("user-42")  # the concurrency slot
+  class RateLimiter
+    # The answer of #check. retry_after: seconds (a Float, rounded up to the
+    # millisecond) until the same request fits; 0.0 when admitted or when
+    # only the concurrency limit refused it (a slot frees when its holder
+    # releases it); nil when it never fits (more tokens than the burst).
+    # remaining_requests, remaining_tokens: what the key may still take
+    # now; nil for a limit that is off.
+    Decision = Struct.new(:allowed, :retry_after, :remaining_requests, :remaining_tokens) do
+      alias_method :allowed?, :allowed
+    end
+
+    STATS = %i[allowed limited keys bytes backend_errors].freeze
+
+    # C's INT64_MAX: "no such limit" in #check's remaining counts.
+    UNLIMITED = 2**63 - 1
+    # The longest wait llmkit takes, about 73 years, in milliseconds.
+    MAX_TIMEOUT_MS = UNLIMITED / 4_000_000
+    private_constant :UNLIMITED, :MAX_TIMEOUT_MS
+
+    # `options`: an Llmkit::Options, or a Hash whose keys (Symbols or
+    # Strings) and values become Strings with #to_s:
+    #
+    #   RateLimiter.new(requests: 60, tokens: 90_000, window: 60, concurrency: 4)
+    #
+    # Options: "requests" and "tokens" per window, "window" in seconds
+    # (default 60), "burst_requests" and "burst_tokens" (default: the
+    # limits), "concurrency" (requests in flight) and "backend" ("memory",
+    # the default; "shm" or "redis" share one limit between processes or
+    # hosts, see docs/ratelimit.md). At least one limit must be set. An
+    # unknown option or a bad value raises InvalidArgumentError naming it.
+    # The options are copied.
+    def initialize(options)
+      @handle = if options.is_a?(Options)
+                  Native.ratelimiter_new(options.__send__(:handle))
+                elsif (settings = Hash.try_convert(options))
+                  with_options(settings) { Native.ratelimiter_new(_1.__send__(:handle)) }
+                else
+                  raise TypeError, "options must be an Llmkit::Options or a Hash, not #{options.class}"
+                end
+      # The signals of the acquires waiting in C, for #close to wake them.
+      @waiting = {}.compare_by_identity
+      # Other calls inside C (they run without the GVL: a shared backend may
+      # talk to Redis), for #close to leave the limiter to them.
+      @calls = 0
+    end
+
+    # Admits one request of `tokens` tokens for `key` now, or refuses it,
+    # without waiting. Admitted, it is charged to every limit and, with
+    # "concurrency" set, holds a slot until #release. Refused, nothing is
+    # charged. Returns a frozen Decision.
+    def check(key, tokens: 0)
+      allowed, retry_ms, requests, tokens_left = native { Native.ratelimiter_check(_1, key, tokens) }
+      Decision.new(allowed, retry_ms.negative? ? nil : retry_ms / 1000.0, remaining(requests),
+                   remaining(tokens_left)).freeze
+    end
+
+    # As #check, but waits until the request is admitted and returns self.
+    # It raises
+    # - RateLimitedError at once when the request can never fit;
+    # - TimeoutError when `timeout` seconds (nil: no limit) would pass
+    #   first, at once when the wait is known to be longer;
+    # - CancelledError when `cancel` (an Llmkit::Cancel) is triggered, or
+    #   already was;
+    # - InvalidArgumentError when another thread closes the limiter.
+    # It waits without the GVL, and Thread#raise, Thread#kill and signals
+    # (Ctrl-C) end the wait at once with their own effect. Waits for a
+    # concurrency slot poll, every 0.1 to 10 ms.
+    def acquire(key, tokens: 0, timeout: nil, cancel: nil)
+      unless cancel.nil? || cancel.is_a?(Cancel)
+        raise TypeError, "cancel: must be an Llmkit::Cancel, not #{cancel.class}"
+      end
+      deadline = deadline_after(timeout)
+      # The first try, as llmkit's own, but without leaving the GVL: a
+      # request admitted at once costs no more than #check.
+      return self if !cancel&.cancelled? && native { Native.ratelimiter_check(_1, key, tokens)[0] }
+
+      # An interrupt that raises nothing (Thread#wakeup, a trap handler)
+      # ends a wait; the next one waits for what is left of the timeout.
+      loop { break if wait(key, tokens, milliseconds_left(deadline), cancel) }
+      self
+    end
+
+    # Gives back the concurrency slot of an admitted request for `key`;
+    # raises NotFoundError when the key holds none.
+    def release(key)
+      native { Native.ratelimiter_release(_1, key) }
+      self
+    end
+
+    # Settles a request for `key` admitted with an estimate of `reserved`
+    # tokens that used `actual`: refunds the difference (never beyond the
+    # burst) or charges the excess.
+    def reconcile(key, reserved:, actual:)
+      native { Native.ratelimiter_reconcile(_1, key, reserved, actual) }
+      self
+    end
+
+    # {allowed:, limited:, keys:, bytes:, backend_errors:}: checks admitted
+    # and refused so far (each try of a waiting #acquire counts), keys with
+    # state, memory held for them, failed calls to a remote backend. Read
+    # one after the other: under concurrent use they need not agree exactly.
+    def stats = STATS.to_h { [_1, Native.ratelimiter_stat(handle, _1.to_s)] }
+
+    # Frees the limiter; any later call but #close raises
+    # InvalidArgumentError. Acquires waiting in other threads wake and raise
+    # InvalidArgumentError; when calls of other threads are still inside the
+    # limiter, the GC frees it once they have left it.
+    def close
+      native = @handle or return
+      @handle = nil
+      # Acquires register before they read @handle (see #wait), so each is
+      # either seen here or sees the limiter closed; a triggered signal
+      # stays triggered, so one not yet in C returns at once.
+      @waiting.keys.each { Native.cancel_trigger(_1) }
+      Native.ratelimiter_free(native) if @waiting.empty? && @calls.zero?
+      nil
+    end
+
+    def closed? = @handle.nil?
+
+    private
+
+    def handle
+      @handle or raise InvalidArgumentError, "rate limiter is closed"
+    end
+
+    # Yields the native limiter, counted as in use until the block returns.
+    def native
+      limiter = handle
+      @calls += 1
+      begin
+        yield limiter
+      ensure
+        @calls -= 1
+      end
+    end
+
+    def with_options(settings)
+      options = Options.new
+      settings.each { |key, value| options.set(key.to_s, value.to_s) }
+      yield options
+    ensure
+      options&.close
+    end
+
+    def remaining(count) = count == UNLIMITED ? nil : count
+
+    def deadline_after(timeout)
+      return if timeout.nil?
+      unless timeout.is_a?(Numeric) && timeout.real? && timeout >= 0
+        raise ArgumentError, "timeout must be nil or seconds >= 0, not #{timeout.inspect}"
+      end
+      Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+    end
+
+    def milliseconds_left(deadline)
+      return MAX_TIMEOUT_MS if deadline.nil?
+      left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      return MAX_TIMEOUT_MS if left * 1000 >= MAX_TIMEOUT_MS
+      left.positive? ? (left * 1000).ceil : 0
+    end
+
+    # One wait in C: true when admitted, false when an interrupt that raised
+    # nothing ended it. Its native signal is its own (an interrupt leaves it
+    # triggered); the GC frees it, as #close or Cancel#cancel! may still
+    # hold it in a snapshot after the wait.
+    def wait(key, tokens, timeout_ms, cancel)
+      signal = Native.cancel_new
+      begin
+        @waiting[signal] = true
+        limiter = handle
+        if cancel
+          cancel.__send__(:linked, signal) do
+            Native.ratelimiter_acquire(limiter, key, tokens, timeout_ms, signal)
+          end
+        else
+          Native.ratelimiter_acquire(limiter, key, tokens, timeout_ms, signal)
+        end
+      rescue CancelledError
+        raise unless closed?
+        raise InvalidArgumentError, "rate limiter is closed"
+      ensure
+        @waiting.delete(signal)
       end
     end
   end

@@ -1,0 +1,7 @@
+module llmkit-hammer
+
+go 1.19
+
+require llmkit v0.0.0
+
+replace llmkit => ../../bindings/go
