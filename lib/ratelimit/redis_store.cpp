@@ -54,7 +54,11 @@ class RedisStore final : public Store {
       : config_(c),
         settings_(std::move(s)),
         client_(settings_.endpoint, settings_.timeout),
-        local_(settings_.on_error == OnError::kLocal ? make_memory_store(c) : nullptr) {
+        local_(settings_.on_error == OnError::kLocal ? make_memory_store(c) : nullptr),
+        limits_{std::to_string(c.requests.interval_ns), std::to_string(c.requests.burst),
+                std::to_string(c.tokens.interval_ns), std::to_string(c.tokens.burst),
+                std::to_string(c.concurrency)},
+        lease_(std::to_string(settings_.lease_ms)) {
     std::random_device rd;
     instance_ = hex((std::uint64_t{rd()} << 32) ^ rd());
     if (config_.concurrency > 0) renewer_ = std::thread([this] { renew_leases(); });
@@ -92,11 +96,8 @@ class RedisStore final : public Store {
     Decision d;
     Origin origin = Origin::kRedis;
     try {
-      d = decision(call(
-          k, {"admit", std::to_string(config_.requests.interval_ns),
-              std::to_string(config_.requests.burst), std::to_string(config_.tokens.interval_ns),
-              std::to_string(config_.tokens.burst), std::to_string(config_.concurrency),
-              std::to_string(tokens), holder, std::to_string(settings_.lease_ms)}));
+      d = decision(call(k, {"admit", limits_[0], limits_[1], limits_[2], limits_[3], limits_[4],
+                            std::to_string(tokens), holder, lease_}));
     } catch (const Error& e) {
       origin = on_failure(e);
       if (origin == Origin::kLocal) {
@@ -138,8 +139,7 @@ class RedisStore final : public Store {
   void adjust_tokens(std::string_view key, std::int64_t delta, std::int64_t now) override {
     if (config_.tokens.unlimited() || delta == 0) return;
     try {
-      call(redis_key(key),
-           {"adjust", std::to_string(config_.tokens.interval_ns), std::to_string(delta)});
+      call(redis_key(key), {"adjust", limits_[2], std::to_string(delta)});
     } catch (const Error& e) {
       if (on_failure(e) == Origin::kLocal) local_->adjust_tokens(key, delta, now);
     }
@@ -218,11 +218,10 @@ class RedisStore final : public Store {
         if (!holders.empty()) batch.emplace_back(key, std::move(holders));
       }
       lock.unlock();
-      const std::string lease = std::to_string(settings_.lease_ms);
       for (const auto& [key, holders] : batch) {
         const std::string slots = key + ":slots";
         const std::string_view keys[] = {key, slots};
-        std::vector<std::string_view> args{"renew", lease};
+        std::vector<std::string_view> args{"renew", lease_};
         args.insert(args.end(), holders.begin(), holders.end());
         try {
           if (client_.eval(kRedisScript, keys, args).is_error()) errors_.fetch_add(1);
@@ -239,6 +238,8 @@ class RedisStore final : public Store {
   const Settings settings_;
   redis::Client client_;
   const std::unique_ptr<Store> local_;  // redis.on_error=local
+  const std::string limits_[5];         // the script's arguments for config_
+  const std::string lease_;             // and for the lease, in ms
   std::string instance_;                // names this store's slot holders
   std::atomic<std::uint64_t> holders_{0};
   std::atomic<std::uint64_t> errors_{0};
