@@ -299,7 +299,8 @@ LLMKIT_API llmkit_status llmkit_cancel_trigger(llmkit_cancel* cancel);
  *   "window"          the window in seconds, default 60
  *   "burst_requests"  requests that may be taken at once, default "requests"
  *   "burst_tokens"    tokens that may be taken at once, default "tokens"
- *   "concurrency"     requests in flight (0 or unset: no limit)
+ *   "concurrency"     requests in flight (0 or unset: no limit; at most
+ *                     INT32_MAX)
  *   "backend"         where the state lives (a string):
  *     "memory"  this process (the default);
  *     "shm"     shared memory: one limit for every process on the host with

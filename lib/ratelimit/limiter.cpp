@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <string>
 #include <thread>
 
@@ -45,6 +46,9 @@ Config Limiter::config_from(const Options& o) {
     }
   }
   c.concurrency = non_negative("concurrency", 0);
+  if (c.concurrency > INT32_MAX) {  // a key's in-flight count is 32 bits (entry.h)
+    fail(LLMKIT_INVALID_ARGUMENT, "option 'concurrency' must be at most 2147483647");
+  }
   if (c.requests.unlimited() && c.tokens.unlimited() && c.concurrency == 0) {
     fail(LLMKIT_INVALID_ARGUMENT,
          "the rate limiter needs at least one of 'requests', 'tokens' or 'concurrency'");

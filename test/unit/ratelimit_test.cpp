@@ -145,6 +145,11 @@ TEST(Limiter, OptionsAreValidated) {
   o.set("window", "86400");
   o.set("burst_requests", "1000000000000");  // 36+ years to refill: would overflow
   EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_INVALID_ARGUMENT);
+  o.unset("burst_requests");
+  o.set("concurrency", "2147483648");  // more than a 32-bit in-flight count holds
+  EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_INVALID_ARGUMENT);
+  o.set("concurrency", "2147483647");
+  EXPECT_EQ(status_of([&] { rl::Limiter::config_from(o); }), LLMKIT_OK);
 }
 
 // Many threads on one key, real clock: the admitted count never exceeds
