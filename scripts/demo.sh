@@ -27,3 +27,12 @@ cc examples/c/example.c -o "$tmp/example" \
 
 echo "== the same through Python ctypes (dlopen, no binding)"
 LLMKIT_LIBRARY="$stage/lib/libllmkit.so.0" python3 -B examples/python/example.py
+
+echo "== one rate limit shared by processes: two runs, five requests a minute between them"
+# shellcheck disable=SC2046
+cc examples/c/ratelimit.c -o "$tmp/ratelimit" \
+  $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
+name="demo-$$"
+trap 'rm -rf "$tmp" "/dev/shm/llmkit-$name"' EXIT
+"$tmp/ratelimit" "$name" 3
+"$tmp/ratelimit" "$name" 3

@@ -26,4 +26,11 @@ cmake -S "$ex" -B "$TMP/ex-cmake" -DCMAKE_PREFIX_PATH="$prefix" \
 cmake --build "$TMP/ex-cmake" > /dev/null
 LD_LIBRARY_PATH="$prefix/lib" "$TMP/ex-cmake/example" > "$TMP/out-cmake"
 diff -u "$ex/expected.txt" "$TMP/out-cmake" || fail "find_package build printed something else"
+# 3. the shared-memory rate limit example: two processes, one limit
+# shellcheck disable=SC2046
+gcc -std=c99 -Wall -Werror $san "$ex/ratelimit.c" -o "$TMP/ratelimit" $(pkg-config --cflags --libs llmkit)
+name="install-test-$$"
+for run in 1 2; do LD_LIBRARY_PATH="$prefix/lib" "$TMP/ratelimit" "$name" 3; done > "$TMP/out-rl"
+rm -f "/dev/shm/llmkit-$name"
+diff -u "$ex/ratelimit_expected.txt" "$TMP/out-rl" || fail "the rate limit example printed something else"
 echo "install: pkg-config and find_package builds ok"
