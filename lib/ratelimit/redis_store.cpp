@@ -158,10 +158,14 @@ class RedisStore final : public Store {
     return settings_.prefix + "{" + hex(h.high64) + hex(h.low64) + "}";
   }
 
+  // Runs the script's `args` on `key`; an error reply is UNAVAILABLE.
   redis::Reply call(const std::string& key, std::initializer_list<std::string_view> args) {
+    return call(key, std::span(args.begin(), args.size()));
+  }
+  redis::Reply call(const std::string& key, std::span<const std::string_view> args) {
     const std::string slots = key + ":slots";
     const std::string_view keys[] = {key, slots};
-    redis::Reply r = client_.eval(kRedisScript, keys, std::span(args.begin(), args.size()));
+    redis::Reply r = client_.eval(kRedisScript, keys, args);
     if (r.is_error()) {
       fail(LLMKIT_UNAVAILABLE,
            "redis at " + settings_.endpoint.where() +
@@ -219,12 +223,10 @@ class RedisStore final : public Store {
       }
       lock.unlock();
       for (const auto& [key, holders] : batch) {
-        const std::string slots = key + ":slots";
-        const std::string_view keys[] = {key, slots};
         std::vector<std::string_view> args{"renew", lease_};
         args.insert(args.end(), holders.begin(), holders.end());
         try {
-          if (client_.eval(kRedisScript, keys, args).is_error()) errors_.fetch_add(1);
+          call(key, args);
         } catch (const Error&) {
           errors_.fetch_add(1);
         } catch (const std::bad_alloc&) {  // NOLINT(bugprone-empty-catch): try again next time

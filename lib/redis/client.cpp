@@ -82,6 +82,20 @@ class SigpipeBlock {
   sigset_t old_{};
 };
 
+// Queues one command on `c`; false when hiredis runs out of memory.
+bool append(redisContext* c, std::span<const std::string_view> args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (const std::string_view a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()) ==
+         REDIS_OK;
+}
+
 Reply convert(const redisReply& r) {
   Reply out;
   switch (r.type) {
@@ -261,23 +275,16 @@ bool Client::connect() noexcept {
       redisSetTimeout(context_.get(), tv);
       if (endpoint_.socket_path.empty()) redisEnableKeepAlive(context_.get());
       // AUTH and SELECT, in one round trip.
-      std::vector<std::vector<std::string>> setup;
+      const std::string db = std::to_string(endpoint_.db);
+      std::vector<std::vector<std::string_view>> setup;
       if (!endpoint_.password.empty()) {
-        setup.push_back(endpoint_.user.empty()
-                            ? std::vector<std::string>{"AUTH", endpoint_.password}
-                            : std::vector<std::string>{"AUTH", endpoint_.user, endpoint_.password});
+        setup.push_back(
+            endpoint_.user.empty()
+                ? std::vector<std::string_view>{"AUTH", endpoint_.password}
+                : std::vector<std::string_view>{"AUTH", endpoint_.user, endpoint_.password});
       }
-      if (endpoint_.db != 0) setup.push_back({"SELECT", std::to_string(endpoint_.db)});
-      for (const auto& cmd : setup) {
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lens;
-        for (const auto& a : cmd) {
-          argv.push_back(a.data());
-          lens.push_back(a.size());
-        }
-        redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
-                               lens.data());
-      }
+      if (endpoint_.db != 0) setup.push_back({"SELECT", db});
+      for (const auto& cmd : setup) append(context_.get(), cmd);
       for (std::size_t i = 0; i < setup.size() && error.empty(); ++i) {
         void* raw = nullptr;
         if (redisGetReply(context_.get(), &raw) != REDIS_OK) {
@@ -311,20 +318,7 @@ void Client::execute(std::span<Call* const> batch) noexcept {
   }
   std::size_t sent = 0;
   try {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (; sent < batch.size(); ++sent) {
-      argv.clear();
-      lens.clear();
-      for (const std::string_view a : batch[sent]->argv) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
-                                 lens.data()) != REDIS_OK) {
-        break;
-      }
-    }
+    while (sent < batch.size() && append(context_.get(), batch[sent]->argv)) ++sent;
   } catch (...) {  // out of memory building argv: those not appended fail below
   }
   std::string error;
