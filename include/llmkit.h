@@ -381,6 +381,203 @@ LLMKIT_API llmkit_status llmkit_ratelimiter_reconcile(llmkit_ratelimiter* limite
 LLMKIT_API llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limiter,
                                                  const char* name, uint64_t* value);
 
+/* ===================================================================== */
+/* Response cache                                                         */
+/* ===================================================================== */
+
+/* A cache of provider answers keyed by the request that produced them.
+ * The key is a 128-bit hash (XXH3) of the scope, the provider and a
+ * canonical form of the request: JSON object key order, number spelling
+ * (1, 1.0, 1e0) and string escapes do not change it; every field that can
+ * change the answer does; fields that cannot are left out (see
+ * docs/cache.md for the list). Keys print as 32 lower-case hex digits.
+ *
+ * Options, all integers unless said otherwise:
+ *   "max_entries"   entries held at most, default 100000
+ *   "max_bytes"     bytes held at most (values, keys and bookkeeping),
+ *                   default 67108864 (64 MiB); a value larger than
+ *                   max_bytes / "shards" is not stored in memory (and the
+ *                   entry it would replace is dropped)
+ *   "shards"        independent parts, each with its own lock, default 16
+ *   "ttl"           seconds an entry lives unless put says otherwise,
+ *                   default 3600; 0: entries never expire (only evicted)
+ *   "temperature"   (a string) what to do with requests sampled at a
+ *                   temperature other than 0 (or with none given, which
+ *                   providers treat as 1): "cache" (the default) or "skip"
+ *   "backend"       (a string) "memory" (the default) or "redis": entries
+ *                   live in Redis, zstd-compressed, with Redis's own TTL,
+ *                   behind an in-memory tier sized by the options above.
+ *                   "redis.url" (default "redis://127.0.0.1:6379"),
+ *                   "redis.prefix" (default "llmkit:cache:"; one per
+ *                   application), "redis.timeout_ms" (default 100),
+ *                   "local.ttl" (seconds the in-memory tier keeps an entry
+ *                   read from Redis, default 60: how long an invalidation
+ *                   by another process may take to be seen here).
+ *                   When Redis fails, get is a miss and put stores locally
+ *                   only; both count a "backend_errors" and succeed.
+ * The in-memory tier evicts with S3-FIFO (docs/cache.md says why).
+ * Thread safety: every function may be called from any thread at once. */
+typedef struct llmkit_cache llmkit_cache;
+
+/* A value read from the cache: immutable, and valid until freed even when
+ * the entry is evicted, replaced or invalidated meanwhile. */
+typedef struct llmkit_cache_value llmkit_cache_value;
+
+/* Bytes for a key: 32 hex digits and a NUL. */
+#define LLMKIT_CACHE_KEY_SIZE 33
+
+/* What a call should do with the cache. */
+typedef enum llmkit_cache_use {
+  LLMKIT_CACHE_BYPASS = 0, /* neither look up nor store */
+  LLMKIT_CACHE_USE = 1,    /* look up; on a miss, store the answer */
+  LLMKIT_CACHE_REFRESH = 2 /* skip the lookup; store the fresh answer */
+} llmkit_cache_use;
+
+/* Creates a cache from `options` (copied; may be freed after).
+ * LLMKIT_INVALID_ARGUMENT names an unknown option or bad value.
+ * Ownership: free *out with llmkit_cache_free(). */
+LLMKIT_API llmkit_status llmkit_cache_new(const llmkit_options* options, llmkit_cache** out);
+
+/* Destroys a cache and its in-memory entries (Redis keeps its own). NULL
+ * does nothing. Values still held stay valid until freed. No call may be
+ * running on `cache` during or after. */
+LLMKIT_API void llmkit_cache_free(llmkit_cache* cache);
+
+/* Computes the key of a request in `key` and what to do with it in *use.
+ * `scope` (may be NULL or "") names the tenant: keys of different scopes
+ * never meet. `provider` is the provider's name ("openai", "anthropic",
+ * "gemini", "ollama" or any other). `request_json` is the request body as
+ * sent to the provider, a JSON object. `call_options` (may be NULL) holds
+ * per-call settings: "cache" = "use" (the default), "bypass" or "refresh".
+ * *use is LLMKIT_CACHE_BYPASS when the call opts out or the "temperature"
+ * policy skips the request; `key` is filled in either way.
+ * Malformed JSON or invalid UTF-8 is LLMKIT_INVALID_ARGUMENT. */
+LLMKIT_API llmkit_status llmkit_cache_key(const llmkit_cache* cache, const char* scope,
+                                          const char* provider, const char* request_json,
+                                          size_t request_len, const llmkit_options* call_options,
+                                          char key[LLMKIT_CACHE_KEY_SIZE], llmkit_cache_use* use);
+
+/* Looks `key` up. On a hit *value is the value; on a miss (or an expired
+ * entry, or an unreachable Redis) *value is NULL and the status is still
+ * LLMKIT_OK. A key that is not 32 hex digits is LLMKIT_INVALID_ARGUMENT.
+ * Ownership: free *value with llmkit_cache_value_free(). */
+LLMKIT_API llmkit_status llmkit_cache_get(llmkit_cache* cache, const char* key,
+                                          llmkit_cache_value** value);
+
+/* As llmkit_cache_get(), with stampede protection: on a miss, the first
+ * caller for `key` gets *fill = 1 and must call llmkit_cache_put() (or
+ * llmkit_cache_abandon() when its upstream call fails); callers that miss
+ * while it works wait up to `wait_ms` for its value. They then return with
+ * the value, or with *value NULL and *fill = 0 when the wait ran out or the
+ * filler abandoned, to call upstream on their own (the first of them after
+ * an abandon gets *fill = 1). A caller that would wait less than the
+ * filler has already taken presumes it lost and gets *fill = 1 as well;
+ * the first put wakes every waiter. `cancel` (may be NULL) ends a wait
+ * with LLMKIT_CANCELLED (within 2 ms). Waiting is per process. */
+LLMKIT_API llmkit_status llmkit_cache_lookup(llmkit_cache* cache, const char* key, int64_t wait_ms,
+                                             const llmkit_cancel* cancel,
+                                             llmkit_cache_value** value, int* fill);
+
+/* Gives up filling `key` after llmkit_cache_lookup() set *fill: one waiter
+ * becomes the filler. Nothing happens when no one waits. */
+LLMKIT_API llmkit_status llmkit_cache_abandon(llmkit_cache* cache, const char* key);
+
+/* Stores `len` bytes of `value` (copied) under `key` for `ttl_ms`
+ * milliseconds (0: the "ttl" option), replacing any entry, and wakes the
+ * callers waiting on `key` in llmkit_cache_lookup(). */
+LLMKIT_API llmkit_status llmkit_cache_put(llmkit_cache* cache, const char* key, const char* value,
+                                          size_t len, int64_t ttl_ms);
+
+/* Removes the entry of `key`, if any. With "redis" it is removed from Redis
+ * too (other processes' in-memory tiers drop it within "local.ttl"); an
+ * unreachable Redis is LLMKIT_UNAVAILABLE, since the entry may live on. */
+LLMKIT_API llmkit_status llmkit_cache_invalidate(llmkit_cache* cache, const char* key);
+
+/* Removes every entry: in memory, and with "redis" every key under
+ * "redis.prefix" (LLMKIT_UNAVAILABLE when Redis cannot be reached). */
+LLMKIT_API llmkit_status llmkit_cache_clear(llmkit_cache* cache);
+
+/* Stores a statistic in *value: "hits", "misses", "evictions" (entries
+ * pushed out by the bounds), "expirations" (entries dropped past their
+ * TTL), "entries" and "bytes" (held in memory now), "waits" (lookups that
+ * waited on another caller's fill), "backend_errors" (failed Redis calls,
+ * each turned into a miss). LLMKIT_NOT_FOUND for another name. */
+LLMKIT_API llmkit_status llmkit_cache_stat(const llmkit_cache* cache, const char* name,
+                                           uint64_t* value);
+
+/* The bytes of a cached value in *data and their number in *len.
+ * Ownership: *data belongs to `value` and lives as long as it. */
+LLMKIT_API llmkit_status llmkit_cache_value_data(const llmkit_cache_value* value, const char** data,
+                                                 size_t* len);
+
+/* Releases a value. NULL does nothing. */
+LLMKIT_API void llmkit_cache_value_free(llmkit_cache_value* value);
+
+/* ---- embeddings, cached per input ---------------------------------------- */
+
+/* One embeddings request (OpenAI's shape: "model", "input" as a string or
+ * an array of strings or of token arrays, and parameters such as
+ * "dimensions" and "encoding_format"), split into the inputs the cache
+ * already holds and those it must ask for. Each input has its own key:
+ * scope, provider, model, parameters and the input itself.
+ * Thread safety: one thread at a time per batch. */
+typedef struct llmkit_embeddings llmkit_embeddings;
+
+/* Looks up every input of `request_json` (copied) and creates the batch
+ * in *out.
+ * Ownership: free *out with llmkit_embeddings_free(). */
+LLMKIT_API llmkit_status llmkit_embeddings_new(llmkit_cache* cache, const char* scope,
+                                               const char* provider, const char* request_json,
+                                               size_t request_len, llmkit_embeddings** out);
+
+/* Destroys a batch. NULL does nothing. */
+LLMKIT_API void llmkit_embeddings_free(llmkit_embeddings* batch);
+
+/* The request to send upstream: the original with "input" holding only the
+ * misses, in their original order. *n_misses is their number; when it is
+ * 0, *request is NULL and nothing need be sent.
+ * Ownership: *request belongs to `batch`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_embeddings_upstream(const llmkit_embeddings* batch,
+                                                    size_t* n_misses, const char** request,
+                                                    size_t* request_len);
+
+/* Takes the provider's answer to the upstream request (NULL with 0 when
+ * there were no misses), stores each new embedding under its input's key
+ * for `ttl_ms` (0: the "ttl" option) and builds in *response the answer to
+ * the original request: every input's embedding at its original "index",
+ * "usage" as the provider counted it for the misses. An answer with the
+ * wrong number of embeddings is LLMKIT_PROVIDER_ERROR.
+ * Ownership: *response belongs to `batch`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_embeddings_complete(llmkit_embeddings* batch,
+                                                    const char* upstream_response,
+                                                    size_t upstream_len, int64_t ttl_ms,
+                                                    const char** response, size_t* response_len);
+
+/* ---- replaying a cached completion as a stream --------------------------- */
+
+/* The chunks a streaming caller would have received for a Chat Completions
+ * answer (OpenAI's "chat.completion" JSON): a role chunk, the content in
+ * pieces of about `piece_bytes` bytes (never splitting a UTF-8 character),
+ * tool calls with their arguments in pieces, the finish reason, and a
+ * usage chunk when the answer has "usage". Each chunk is the JSON of one
+ * "chat.completion.chunk", the payload of one server-sent event.
+ * Thread safety: one thread at a time per replay. */
+typedef struct llmkit_replay llmkit_replay;
+
+/* Parses `completion_json` (copied) and creates the replay in *out.
+ * `piece_bytes` 0 means 64. Malformed JSON, or JSON that is not a chat
+ * completion, is LLMKIT_INVALID_ARGUMENT.
+ * Ownership: free *out with llmkit_replay_free(). */
+LLMKIT_API llmkit_status llmkit_replay_new(const char* completion_json, size_t len,
+                                           size_t piece_bytes, llmkit_replay** out);
+
+/* Destroys a replay. NULL does nothing. */
+LLMKIT_API void llmkit_replay_free(llmkit_replay* replay);
+
+/* Stores the next chunk in *chunk and *len; *chunk is NULL after the last.
+ * Ownership: *chunk belongs to `replay`, valid until the next call. */
+LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** chunk, size_t* len);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -10,8 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/cache.h"
+#include "cache/embeddings.h"
+#include "cache/replay.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/utf8.h"
 #include "llmkit.h"
 #include "options/options.h"
@@ -24,6 +28,15 @@ struct llmkit_options : llmkit::Options {};
 struct llmkit_cancel : llmkit::Cancel {};
 struct llmkit_ratelimiter : llmkit::ratelimit::Limiter {
   using Limiter::Limiter;
+};
+struct llmkit_cache : llmkit::cache::Cache {
+  using Cache::Cache;
+};
+struct llmkit_embeddings : llmkit::cache::EmbeddingBatch {
+  using EmbeddingBatch::EmbeddingBatch;
+};
+struct llmkit_replay : llmkit::cache::Replay {
+  using Replay::Replay;
 };
 struct llmkit_tokenizer {
   const llmkit::tokenize::Encoding* encoding;
@@ -460,5 +473,231 @@ extern "C" llmkit_status llmkit_ratelimiter_stat(const llmkit_ratelimiter* limit
       llmkit::fail(LLMKIT_NOT_FOUND, "no rate limiter statistic " + llmkit::utf8::quote(n) +
                                          " (known: allowed, limited, keys, bytes, backend_errors)");
     }
+  });
+}
+
+/* ---- response cache ------------------------------------------------------ */
+
+namespace {
+
+namespace lc = llmkit::cache;
+
+lc::Key key_in(const char* key) {
+  return lc::Key::from_hex(require_str(key, "key"));
+}
+
+// Milliseconds from the API as nanoseconds; `name` for the message.
+std::int64_t ms_in(int64_t ms, const char* name) {
+  if (ms < 0 || ms > INT64_MAX / 1'000'000) {
+    llmkit::fail(LLMKIT_INVALID_ARGUMENT,
+                 std::string(name) + " must be between 0 and about 292 years");
+  }
+  return ms * 1'000'000;
+}
+
+lc::Use use_in(const llmkit_options* call_options) {
+  if (call_options == nullptr) return lc::Use::kUse;
+  call_options->require_known(std::initializer_list<std::string_view>{"cache"}, "a cached call");
+  const std::string_view v = call_options->get_string("cache", "use");
+  if (v == "use") return lc::Use::kUse;
+  if (v == "bypass") return lc::Use::kBypass;
+  if (v == "refresh") return lc::Use::kRefresh;
+  llmkit::fail(LLMKIT_INVALID_ARGUMENT,
+               "option 'cache' must be use, bypass or refresh, not " + llmkit::utf8::quote(v));
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_cache_new(const llmkit_options* options, llmkit_cache** out) {
+  return guard([&] {
+    const auto& o = require(options, "options");
+    require(out, "out") = llmkit::create<llmkit_cache>(o);
+  });
+}
+
+extern "C" void llmkit_cache_free(llmkit_cache* cache) {
+  llmkit::destroy(cache);
+}
+
+extern "C" llmkit_status llmkit_cache_key(const llmkit_cache* cache, const char* scope,
+                                          const char* provider, const char* request_json,
+                                          size_t request_len, const llmkit_options* call_options,
+                                          char key[LLMKIT_CACHE_KEY_SIZE], llmkit_cache_use* use) {
+  return guard([&] {
+    const auto& c = require(cache, "cache");
+    const std::string_view p = require_str(provider, "provider");
+    require(key, "key");
+    require(use, "use");
+    const std::string_view s = scope == nullptr ? std::string_view() : std::string_view(scope);
+    llmkit::utf8::require_valid(s, "scope");
+    llmkit::utf8::require_valid(p, "provider");
+    const lc::Use requested = use_in(call_options);
+    // One parser per thread: its buffers are reused, so keying allocates
+    // nothing once warm (make bench: cache/hit).
+    thread_local simdjson::dom::parser parser;
+    const auto request =
+        llmkit::json::parse(parser, bytes_in(request_json, request_len, "request_json"), "request");
+    lc::Use decided = lc::Use::kUse;
+    c.key(s, p, request, requested, &decided).to_hex(key);
+    key[lc::Key::kHexSize] = '\0';
+    *use = static_cast<llmkit_cache_use>(decided);
+  });
+}
+
+extern "C" llmkit_status llmkit_cache_get(llmkit_cache* cache, const char* key,
+                                          llmkit_cache_value** value) {
+  return guard([&] {
+    auto& c = require(cache, "cache");
+    require(value, "value") = nullptr;
+    *value = c.get(key_in(key)).release();
+  });
+}
+
+extern "C" llmkit_status llmkit_cache_lookup(llmkit_cache* cache, const char* key, int64_t wait_ms,
+                                             const llmkit_cancel* cancel,
+                                             llmkit_cache_value** value, int* fill) {
+  return guard([&] {
+    auto& c = require(cache, "cache");
+    const lc::Key k = key_in(key);
+    require(value, "value") = nullptr;
+    require(fill, "fill") = 0;
+    auto found = c.lookup(k, ms_in(wait_ms, "wait_ms"), cancel);
+    *value = found.value.release();
+    *fill = found.fill ? 1 : 0;
+  });
+}
+
+extern "C" llmkit_status llmkit_cache_abandon(llmkit_cache* cache, const char* key) {
+  return guard([&] { require(cache, "cache").abandon(key_in(key)); });
+}
+
+extern "C" llmkit_status llmkit_cache_put(llmkit_cache* cache, const char* key, const char* value,
+                                          size_t len, int64_t ttl_ms) {
+  return guard([&] {
+    auto& c = require(cache, "cache");
+    c.put(key_in(key), bytes_in(value, len, "value"), ms_in(ttl_ms, "ttl_ms"));
+  });
+}
+
+extern "C" llmkit_status llmkit_cache_invalidate(llmkit_cache* cache, const char* key) {
+  return guard([&] { require(cache, "cache").invalidate(key_in(key)); });
+}
+
+extern "C" llmkit_status llmkit_cache_clear(llmkit_cache* cache) {
+  return guard([&] { require(cache, "cache").clear(); });
+}
+
+extern "C" llmkit_status llmkit_cache_stat(const llmkit_cache* cache, const char* name,
+                                           uint64_t* value) {
+  return guard([&] {
+    const auto& c = require(cache, "cache");
+    const std::string_view n = require_str(name, "name");
+    auto& v = require(value, "value");
+    const lc::Stats s = c.stats();
+    const std::pair<std::string_view, uint64_t> known[] = {{"hits", s.hits},
+                                                           {"misses", s.misses},
+                                                           {"evictions", s.tier.evictions},
+                                                           {"expirations", s.tier.expirations},
+                                                           {"entries", s.tier.entries},
+                                                           {"bytes", s.tier.bytes},
+                                                           {"waits", s.waits},
+                                                           {"backend_errors", s.backend_errors}};
+    for (const auto& [name_of, stat] : known) {
+      if (n == name_of) {
+        v = stat;
+        return;
+      }
+    }
+    llmkit::fail(LLMKIT_NOT_FOUND, "no cache statistic " + llmkit::utf8::quote(n) +
+                                       " (known: hits, misses, evictions, expirations, entries, "
+                                       "bytes, waits, backend_errors)");
+  });
+}
+
+extern "C" llmkit_status llmkit_cache_value_data(const llmkit_cache_value* value, const char** data,
+                                                 size_t* len) {
+  return guard([&] {
+    const std::string_view b = require(value, "value").bytes();
+    require(data, "data") = b.data();
+    require(len, "len") = b.size();
+  });
+}
+
+extern "C" void llmkit_cache_value_free(llmkit_cache_value* value) {
+  if (value != nullptr) value->unref();
+}
+
+/* ---- embeddings, cached per input ------------------------------------------ */
+
+extern "C" llmkit_status llmkit_embeddings_new(llmkit_cache* cache, const char* scope,
+                                               const char* provider, const char* request_json,
+                                               size_t request_len, llmkit_embeddings** out) {
+  return guard([&] {
+    auto& c = require(cache, "cache");
+    const std::string_view p = require_str(provider, "provider");
+    require(out, "out");
+    const std::string_view s = scope == nullptr ? std::string_view() : std::string_view(scope);
+    llmkit::utf8::require_valid(s, "scope");
+    llmkit::utf8::require_valid(p, "provider");
+    *out = llmkit::create<llmkit_embeddings>(c, s, p,
+                                             bytes_in(request_json, request_len, "request_json"));
+  });
+}
+
+extern "C" void llmkit_embeddings_free(llmkit_embeddings* batch) {
+  llmkit::destroy(batch);
+}
+
+extern "C" llmkit_status llmkit_embeddings_upstream(const llmkit_embeddings* batch,
+                                                    size_t* n_misses, const char** request,
+                                                    size_t* request_len) {
+  return guard([&] {
+    const auto& b = require(batch, "batch");
+    require(n_misses, "n_misses") = b.misses();
+    const std::string_view r = b.upstream_request();
+    require(request, "request") = r.empty() ? nullptr : r.data();
+    require(request_len, "request_len") = r.size();
+  });
+}
+
+extern "C" llmkit_status llmkit_embeddings_complete(llmkit_embeddings* batch,
+                                                    const char* upstream_response,
+                                                    size_t upstream_len, int64_t ttl_ms,
+                                                    const char** response, size_t* response_len) {
+  return guard([&] {
+    auto& b = require(batch, "batch");
+    require(response, "response");
+    require(response_len, "response_len");
+    const std::string_view r = b.complete(
+        bytes_in(upstream_response, upstream_len, "upstream_response"), ms_in(ttl_ms, "ttl_ms"));
+    *response = r.data();
+    *response_len = r.size();
+  });
+}
+
+/* ---- replaying a cached completion ------------------------------------------ */
+
+extern "C" llmkit_status llmkit_replay_new(const char* completion_json, size_t len,
+                                           size_t piece_bytes, llmkit_replay** out) {
+  return guard([&] {
+    require(out, "out");
+    *out = llmkit::create<llmkit_replay>(bytes_in(completion_json, len, "completion_json"),
+                                         piece_bytes == 0 ? 64 : piece_bytes);
+  });
+}
+
+extern "C" void llmkit_replay_free(llmkit_replay* replay) {
+  llmkit::destroy(replay);
+}
+
+extern "C" llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** chunk,
+                                            size_t* len) {
+  return guard([&] {
+    auto& r = require(replay, "replay");
+    require(chunk, "chunk");
+    require(len, "len");
+    const llmkit::String* c = r.next();
+    *chunk = c == nullptr ? nullptr : c->data();
+    *len = c == nullptr ? 0 : c->size();
   });
 }

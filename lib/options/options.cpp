@@ -71,6 +71,21 @@ std::optional<std::int64_t> Options::get_int(std::string_view key) const {
   return out;
 }
 
+std::int64_t Options::get_int(std::string_view key, std::int64_t fallback, std::int64_t min,
+                              std::int64_t max) const {
+  const std::int64_t v = get_int(key).value_or(fallback);
+  if (v < min || v > max) {
+    fail(LLMKIT_INVALID_ARGUMENT, "option " + utf8::quote(key) + " must be " + std::to_string(min) +
+                                      " to " + std::to_string(max) + ", got " + std::to_string(v));
+  }
+  return v;
+}
+
+std::string_view Options::get_string(std::string_view key, std::string_view fallback) const {
+  const String* v = find(key);
+  return v == nullptr ? fallback : std::string_view(v->data(), v->size());
+}
+
 std::optional<bool> Options::get_bool(std::string_view key) const {
   const String* v = find(key);
   if (v == nullptr) return std::nullopt;

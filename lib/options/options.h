@@ -28,6 +28,12 @@ class Options {
   // the value does not parse.
   std::optional<std::int64_t> get_int(std::string_view key) const;
   std::optional<bool> get_bool(std::string_view key) const;
+  // The integer at `key`, `fallback` when unset; INVALID_ARGUMENT naming
+  // the range when it is outside [min, max].
+  std::int64_t get_int(std::string_view key, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) const;
+  // The value at `key`, `fallback` when unset.
+  std::string_view get_string(std::string_view key, std::string_view fallback) const;
 
   // INVALID_ARGUMENT when any key is not in `known`, naming the key and `consumer`.
   void require_known(std::span<const std::string_view> known, std::string_view consumer) const;

@@ -12,6 +12,7 @@ for fuzzer in "$build"/test/fuzz/*_fuzz; do
     i=$((i + 1))
     { printf "\\$(printf %o $((i % 4)))\\$(printf %o $((i % 3)))"; head -c 2000 "$f"; } > "$work/seed$i"
   done
+  cp "$here"/../fixtures/openai/*.json "$work"/  # provider JSON for the cache's parsers
   echo "fuzz: $(basename "$fuzzer") for ${seconds}s"
   "$fuzzer" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 "$work" 2>&1 | tail -5
   rm -rf "$work"

@@ -31,6 +31,25 @@ internal static class Utf8 {
   // Never throws: it also runs inside the error callback, where an exception
   // would have to unwind through C frames.
   public static string Decode(IntPtr p) => Marshal.PtrToStringUTF8(p);
+
+  // The text before the first NUL of a buffer the library wrote into (a
+  // cache key). Never throws, like Decode.
+  public static string DecodeNul(byte[] buffer) {
+    int n = Array.IndexOf(buffer, (byte)0);
+    return Encoding.UTF8.GetString(buffer, 0, n < 0 ? buffer.Length : n);
+  }
+
+  // A copy of `len` bytes the library owns (a cached value, a JSON answer),
+  // made before the next call invalidates them; null for NULL.
+  public static byte[] Copy(IntPtr p, UIntPtr len) {
+    if (p == IntPtr.Zero) return null;
+    var bytes = new byte[checked((int)len.ToUInt64())];
+    Marshal.Copy(p, bytes, 0, bytes.Length);
+    return bytes;
+  }
+
+  // Bytes from the library as text; invalid UTF-8 becomes U+FFFD. Null stays null.
+  public static string Text(byte[] bytes) => bytes == null ? null : Encoding.UTF8.GetString(bytes);
 }
 
 }

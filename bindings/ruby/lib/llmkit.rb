@@ -1,6 +1,7 @@
 # Ruby bindings for llmkit. Llmkit::Native is the SWIG-generated layer; this
 # file gives it Ruby's shape: module functions, Options, Tokenizer,
-# RateLimiter, Cancel, an exception class per status.
+# RateLimiter, Cancel, an exception class per status; llmkit/cache the
+# response cache.
 require "json"
 require "llmkit/version"
 require "llmkit/native"
@@ -270,6 +271,39 @@ module Llmkit
   #   # ... call the model, which used 950 tokens ...
   #   limiter.reconcile("user-42", reserved: 1200, actual: 950)
   #   limiter.release("user-42")  # the concurrency slot
+  # Helpers of the classes that wait in C (RateLimiter, Cache): deadlines
+  # as milliseconds within the C API's limit, and per-call options.
+  module Waiting
+    # The longest wait the C API takes (about 73 years).
+    MAX_MS = (2**63 - 1) / 4_000_000
+
+    module_function
+
+    def deadline_after(seconds, name)
+      return if seconds.nil?
+      unless seconds.is_a?(Numeric) && seconds.real? && seconds >= 0
+        raise ArgumentError, "#{name} must be nil or seconds >= 0, not #{seconds.inspect}"
+      end
+      Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+    end
+
+    def milliseconds_left(deadline)
+      return MAX_MS if deadline.nil?
+      left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      return MAX_MS if left * 1000 >= MAX_MS
+      left.positive? ? (left * 1000).ceil : 0
+    end
+
+    def with_options(settings)
+      options = Options.new
+      settings.each { |key, value| options.set(key.to_s, value.to_s) }
+      yield options
+    ensure
+      options&.close
+    end
+  end
+  private_constant :Waiting
+
   class RateLimiter
     # The answer of #check. retry_after: seconds (a Float, rounded up to the
     # millisecond) until the same request fits; 0.0 when admitted or when
@@ -286,8 +320,7 @@ module Llmkit
     # C's INT64_MAX: "no such limit" in #check's remaining counts.
     UNLIMITED = 2**63 - 1
     # The longest wait llmkit takes, about 73 years, in milliseconds.
-    MAX_TIMEOUT_MS = UNLIMITED / 4_000_000
-    private_constant :UNLIMITED, :MAX_TIMEOUT_MS
+    private_constant :UNLIMITED
 
     # `options`: an Llmkit::Options, or a Hash whose keys (Symbols or
     # Strings) and values become Strings with #to_s:
@@ -305,7 +338,7 @@ module Llmkit
       @handle = if options.is_a?(Options)
                   Native.ratelimiter_new(options.__send__(:handle))
                 elsif (settings = Hash.try_convert(options))
-                  with_options(settings) { Native.ratelimiter_new(_1.__send__(:handle)) }
+                  Waiting.with_options(settings) { Native.ratelimiter_new(_1.__send__(:handle)) }
                 else
                   raise TypeError, "options must be an Llmkit::Options or a Hash, not #{options.class}"
                 end
@@ -341,14 +374,14 @@ module Llmkit
       unless cancel.nil? || cancel.is_a?(Cancel)
         raise TypeError, "cancel: must be an Llmkit::Cancel, not #{cancel.class}"
       end
-      deadline = deadline_after(timeout)
+      deadline = Waiting.deadline_after(timeout, "timeout")
       # The first try, as llmkit's own, but without leaving the GVL: a
       # request admitted at once costs no more than #check.
       return self if !cancel&.cancelled? && native { Native.ratelimiter_check(_1, key, tokens)[0] }
 
       # An interrupt that raises nothing (Thread#wakeup, a trap handler)
       # ends a wait; the next one waits for what is left of the timeout.
-      loop { break if wait(key, tokens, milliseconds_left(deadline), cancel) }
+      loop { break if wait(key, tokens, Waiting.milliseconds_left(deadline), cancel) }
       self
     end
 
@@ -407,30 +440,8 @@ module Llmkit
       end
     end
 
-    def with_options(settings)
-      options = Options.new
-      settings.each { |key, value| options.set(key.to_s, value.to_s) }
-      yield options
-    ensure
-      options&.close
-    end
-
     def remaining(count) = count == UNLIMITED ? nil : count
 
-    def deadline_after(timeout)
-      return if timeout.nil?
-      unless timeout.is_a?(Numeric) && timeout.real? && timeout >= 0
-        raise ArgumentError, "timeout must be nil or seconds >= 0, not #{timeout.inspect}"
-      end
-      Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
-    end
-
-    def milliseconds_left(deadline)
-      return MAX_TIMEOUT_MS if deadline.nil?
-      left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      return MAX_TIMEOUT_MS if left * 1000 >= MAX_TIMEOUT_MS
-      left.positive? ? (left * 1000).ceil : 0
-    end
 
     # One wait in C: true when admitted, false when an interrupt that raised
     # nothing ended it. Its native signal is its own (an interrupt leaves it
@@ -457,3 +468,5 @@ module Llmkit
     end
   end
 end
+
+require "llmkit/cache"
