@@ -36,3 +36,9 @@ name="demo-$$"
 trap 'rm -rf "$tmp" "/dev/shm/llmkit-$name"' EXIT
 "$tmp/ratelimit" "$name" 3
 "$tmp/ratelimit" "$name" 3
+
+echo "== the response cache: one entry for two spellings, replay as a stream, embeddings per input"
+# shellcheck disable=SC2046
+cc examples/c/cache.c -o "$tmp/cache" \
+  $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
+"$tmp/cache"

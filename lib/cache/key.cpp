@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -60,23 +59,27 @@ Key Key::from_hex(std::string_view hex) {
 }
 
 void Canonical::begin(std::string_view kind, std::string_view scope, std::string_view provider) {
-  buf_.clear();
-  buf_.append(kFormat.data(), kFormat.size());
+  len_ = 0;
+  put(kFormat.data(), kFormat.size());
   add_string(kind);
   add_string(scope);
   add_string(provider);
 }
 
+void Canonical::grow(std::size_t n) {
+  buf_.resize(std::max(2 * buf_.size(), len_ + n + 1024));
+}
+
 void Canonical::add_length(std::size_t n) {
   char b[8];
   std::memcpy(b, &n, sizeof b);  // host order: keys are not portable across endianness
-  buf_.append(b, sizeof b);
+  put(b, sizeof b);
 }
 
 void Canonical::add_string(std::string_view s) {
-  buf_.push_back('s');
+  put('s');
   add_length(s.size());
-  buf_.append(s.data(), s.size());
+  put(s.data(), s.size());
 }
 
 // Numbers are written by value: an integral value in int64's range as an
@@ -94,24 +97,26 @@ void Canonical::add_number(element value) {
     r = std::to_chars(text, text + sizeof text, u);
   } else {
     if (value.get(d)) return;  // not a number: add() only calls this for numbers
-    if (std::nearbyint(d) == d && std::fabs(d) < 9.2e18) {
+    // Integral and within int64 (by a cast, not nearbyint: no libm for
+    // static linkers to add).
+    if (d > -9.2e18 && d < 9.2e18 && static_cast<double>(static_cast<std::int64_t>(d)) == d) {
       r = std::to_chars(text, text + sizeof text, static_cast<std::int64_t>(d));
     } else {
       r = std::to_chars(text, text + sizeof text, d);
     }
   }
-  buf_.push_back('d');
-  buf_.push_back(static_cast<char>(r.ptr - text));
-  buf_.append(text, static_cast<std::size_t>(r.ptr - text));
+  put('d');
+  put(static_cast<char>(r.ptr - text));
+  put(text, static_cast<std::size_t>(r.ptr - text));
 }
 
 void Canonical::add(element value, std::span<const std::string_view> skip) {
   switch (value.type()) {
     case element_type::NULL_VALUE:
-      buf_.push_back('n');
+      put('n');
       return;
     case element_type::BOOL:
-      buf_.push_back(value.get_bool().value_unsafe() ? 't' : 'f');
+      put(value.get_bool().value_unsafe() ? 't' : 'f');
       return;
     case element_type::INT64:
     case element_type::UINT64:
@@ -123,7 +128,7 @@ void Canonical::add(element value, std::span<const std::string_view> skip) {
       return;
     case element_type::ARRAY: {
       const simdjson::dom::array array = value.get_array().value_unsafe();
-      buf_.push_back('a');
+      put('a');
       add_length(array.size());
       for (const element item : array) add(item);
       return;
@@ -149,7 +154,7 @@ void Canonical::add(element value, std::span<const std::string_view> skip) {
           std::swap(t_members[j], t_members[j - 1]);
         }
       }
-      buf_.push_back('o');
+      put('o');
       add_length(end - base);
       for (std::size_t m = base; m < end; ++m) {
         // By index: nested objects push onto t_members and may move it.
@@ -163,7 +168,7 @@ void Canonical::add(element value, std::span<const std::string_view> skip) {
 }
 
 Key Canonical::hash() const noexcept {
-  const XXH128_hash_t h = XXH3_128bits(buf_.data(), buf_.size());
+  const XXH128_hash_t h = XXH3_128bits(buf_.data(), len_);
   return Key{h.low64, h.high64};
 }
 

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -59,14 +60,27 @@ class Canonical {
   void add_string(std::string_view s);
   Key hash() const noexcept;
   // Rewinds to `size()`, so a shared prefix is written once.
-  std::size_t size() const noexcept { return buf_.size(); }
-  void truncate(std::size_t n) { buf_.resize(n); }
+  std::size_t size() const noexcept { return len_; }
+  void truncate(std::size_t n) { len_ = n; }
 
  private:
+  // Appends through one capacity check instead of std::string's several:
+  // the walk was a third of keying a 1 KB request (make bench: cache/hit).
+  void put(const void* bytes, std::size_t n) {
+    if (n > buf_.size() - len_) grow(n);
+    std::memcpy(buf_.data() + len_, bytes, n);
+    len_ += n;
+  }
+  void put(char c) {
+    if (len_ == buf_.size()) grow(1);
+    buf_[len_++] = c;
+  }
+  void grow(std::size_t n);
   void add_length(std::size_t n);
   void add_number(simdjson::dom::element value);
 
-  String buf_;
+  String buf_;           // its size is the capacity
+  std::size_t len_ = 0;  // bytes written
 };
 
 // The key of a request body (a JSON object) for `provider` in `scope`.

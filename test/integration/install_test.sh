@@ -33,4 +33,9 @@ name="install-test-$$"
 for run in 1 2; do LD_LIBRARY_PATH="$prefix/lib" "$TMP/ratelimit" "$name" 3; done > "$TMP/out-rl"
 rm -f "/dev/shm/llmkit-$name"
 diff -u "$ex/ratelimit_expected.txt" "$TMP/out-rl" || fail "the rate limit example printed something else"
+# 4. the response cache example
+# shellcheck disable=SC2046
+gcc -std=c99 -Wall -Werror $san "$ex/cache.c" -o "$TMP/cache" $(pkg-config --cflags --libs llmkit)
+LD_LIBRARY_PATH="$prefix/lib" "$TMP/cache" > "$TMP/out-cache"
+diff -u "$ex/cache_expected.txt" "$TMP/out-cache" || fail "the cache example printed something else"
 echo "install: pkg-config and find_package builds ok"
