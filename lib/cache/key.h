@@ -67,6 +67,7 @@ class Canonical {
   // Appends through one capacity check instead of std::string's several:
   // the walk was a third of keying a 1 KB request (make bench: cache/hit).
   void put(const void* bytes, std::size_t n) {
+    if (n == 0) return;  // `bytes` may then be null, which memcpy forbids
     if (n > buf_.size() - len_) grow(n);
     std::memcpy(buf_.data() + len_, bytes, n);
     len_ += n;
