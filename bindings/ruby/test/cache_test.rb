@@ -382,9 +382,12 @@ class CacheTest < Minitest::Test
   def test_when_the_wait_runs_out_the_caller_runs_its_own_block
     c = cache
     key = key_of(c)
+    begun = monotonic
     leader, gate = leading(c, key)
+    # A flight older than the caller's wait is presumed lost: it fills at once.
+    young = monotonic - begun < 0.1
     took = elapsed { assert_equal "impatient", c.fetch(key, wait: 0.1) { "impatient" } }
-    assert_operator took, :>=, 0.09
+    assert_operator took, :>=, 0.09 if young
     assert_operator took, :<, 2
     assert_equal "impatient", c.get(key)
     gate << "late"
