@@ -88,7 +88,8 @@ typedef enum llmkit_status {
   LLMKIT_UNSUPPORTED = 11,     /* valid request the provider or build cannot do */
   LLMKIT_BUDGET_EXCEEDED = 12, /* a spend limit would be passed */
   LLMKIT_QUEUE_FULL = 13,      /* a bounded queue refused the item */
-  LLMKIT_UNAVAILABLE = 14      /* a backend (Redis, database) is unreachable */
+  LLMKIT_UNAVAILABLE = 14,     /* a backend (Redis, database) is unreachable */
+  LLMKIT_OVERLOADED = 15       /* the provider is overloaded (HTTP 503, 529): retry later */
 } llmkit_status;
 
 /* A short constant name for a status, e.g. "NOT_FOUND"; "UNKNOWN" for a
@@ -577,6 +578,276 @@ LLMKIT_API void llmkit_replay_free(llmkit_replay* replay);
 /* Stores the next chunk in *chunk and *len; *chunk is NULL after the last.
  * Ownership: *chunk belongs to `replay`, valid until the next call. */
 LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** chunk, size_t* len);
+
+/* ===================================================================== */
+/* Provider calls                                                         */
+/* ===================================================================== */
+
+/* A client calls one provider: OpenAI Chat Completions, any
+ * OpenAI-compatible server, Anthropic Messages, Gemini or Ollama. Every
+ * client runs one HTTP event loop on a background thread with a shared
+ * connection pool (keep-alive, HTTP/2 where offered); calls from any
+ * number of threads share it. docs/providers.md describes how each
+ * provider's answer becomes the one response below.
+ * Options (durations in milliseconds):
+ *   "provider"        openai, openai-compatible, anthropic, gemini, ollama (required)
+ *   "base_url"        default: the provider's public API (openai
+ *                     https://api.openai.com/v1, anthropic https://api.anthropic.com,
+ *                     gemini https://generativelanguage.googleapis.com/v1beta,
+ *                     ollama http://localhost:11434); required for openai-compatible
+ *   "api_key"         default: OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY
+ *                     then GOOGLE_API_KEY from the environment; openai-compatible
+ *                     and ollama read none (a key meant for OpenAI never goes elsewhere)
+ *   "model"           the model of requests that name none
+ *   "anthropic.version"  the anthropic-version header, default 2023-06-01
+ *   "timeout.connect" default 10000; "timeout.first_byte", "timeout.total",
+ *   "timeout.idle"    (between two stream chunks): default 0, none
+ *   "max_connections_per_host", "max_connections"   default 0, no limit
+ *   "http2"           default true; "tls.verify" default true; "tls.ca_file"; "proxy"
+ *   "embeddings.concurrency"  batches in flight at once, default 4
+ *   "header.NAME"     sends the header NAME with this value on every call
+ *                     (e.g. "header.http-referer" for OpenRouter)
+ * The key is sent only in the provider's auth header: it never appears in
+ * messages, errors or responses. */
+typedef struct llmkit_client llmkit_client;
+
+/* Creates a client in *out. LLMKIT_INVALID_ARGUMENT for an unknown option
+ * or provider, LLMKIT_AUTH when the provider needs a key and none is set.
+ * Ownership: free *out with llmkit_client_free(). Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_client_new(const llmkit_options* options, llmkit_client** out);
+
+/* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
+ * ones call their done callback first). NULL does nothing. No call may
+ * start on it during or after. */
+LLMKIT_API void llmkit_client_free(llmkit_client* client);
+
+/* A chat request, built once and sent any number of times.
+ * Thread safety: one writer at a time; once built, any number of threads
+ * may send it concurrently. */
+typedef struct llmkit_request llmkit_request;
+
+/* Creates an empty request. Ownership: free with llmkit_request_free(). */
+LLMKIT_API llmkit_status llmkit_request_new(llmkit_request** out);
+
+/* Destroys a request. NULL does nothing. Calls already started keep their
+ * own copy. */
+LLMKIT_API void llmkit_request_free(llmkit_request* request);
+
+/* Sets a parameter (value copied; NULL unsets it):
+ *   "model", "system" (the system prompt),
+ *   "temperature", "top_p" (numbers), "max_tokens", "seed" (integers),
+ *   "thinking_budget"  tokens of reasoning (Anthropic thinking, Gemini
+ *                      thinkingConfig, Ollama think); OpenAI: UNSUPPORTED
+ *                      at send time (use "extra" {"reasoning_effort": ...})
+ *   "tool_choice"      auto, none, required, or a tool's name
+ *   "response_format"  text, json, or a JSON schema (an object)
+ *   "extra"            a JSON object merged into the provider's body,
+ *                      member by member, for provider-specific parameters
+ * LLMKIT_INVALID_ARGUMENT for another key or a malformed value. */
+LLMKIT_API llmkit_status llmkit_request_set(llmkit_request* request, const char* key,
+                                            const char* value);
+
+/* Adds a stop sequence. */
+LLMKIT_API llmkit_status llmkit_request_add_stop(llmkit_request* request, const char* text);
+
+/* Appends a message: `role` "user" or "assistant"; `text` (may be NULL)
+ * becomes its first part. */
+LLMKIT_API llmkit_status llmkit_request_add_message(llmkit_request* request, const char* role,
+                                                    const char* text);
+
+/* Appends a text part to the last message (INVALID_ARGUMENT when none). */
+LLMKIT_API llmkit_status llmkit_request_add_text(llmkit_request* request, const char* text);
+
+/* Appends an image to the last message: an http(s) URL, or a data: URL
+ * ("data:image/png;base64,..."). Gemini and Ollama take only data: URLs
+ * (UNSUPPORTED at send time otherwise). */
+LLMKIT_API llmkit_status llmkit_request_add_image(llmkit_request* request, const char* url);
+
+/* Appends a tool call the model made to the last message, which must be
+ * the assistant's: `arguments` is its JSON text (an object). */
+LLMKIT_API llmkit_status llmkit_request_add_tool_call(llmkit_request* request, const char* id,
+                                                      const char* name, const char* arguments);
+
+/* Appends the result of the tool call `call_id` as a message of its own. */
+LLMKIT_API llmkit_status llmkit_request_add_tool_result(llmkit_request* request,
+                                                        const char* call_id, const char* content);
+
+/* Offers a tool: `parameters` is its JSON schema (an object; NULL: none);
+ * `description` may be NULL. */
+LLMKIT_API llmkit_status llmkit_request_add_tool(llmkit_request* request, const char* name,
+                                                 const char* description, const char* parameters);
+
+/* Marks a prompt-cache breakpoint after what the request holds so far: its
+ * last message, or the system prompt before any message. Anthropic caches
+ * up to the marks (cache_control); OpenAI and Gemini cache on their own and
+ * ignore them. */
+LLMKIT_API llmkit_status llmkit_request_cache_breakpoint(llmkit_request* request);
+
+/* Why the model stopped (docs/providers.md maps each provider's values). */
+typedef enum llmkit_finish_reason {
+  LLMKIT_FINISH_NONE = 0, /* not finished: no answer, or a cut stream */
+  LLMKIT_FINISH_STOP = 1,
+  LLMKIT_FINISH_LENGTH = 2,
+  LLMKIT_FINISH_TOOL_CALLS = 3,
+  LLMKIT_FINISH_CONTENT_FILTER = 4,
+  LLMKIT_FINISH_REFUSAL = 5,
+  LLMKIT_FINISH_ERROR = 6
+} llmkit_finish_reason;
+
+/* "stop", "length", "tool_calls", "content_filter", "refusal", "error" or
+ * "none". Ownership: static. */
+LLMKIT_API const char* llmkit_finish_reason_str(llmkit_finish_reason reason);
+
+/* A piece of a streamed answer, handed to an llmkit_stream_fn. */
+typedef struct llmkit_chunk llmkit_chunk;
+
+typedef enum llmkit_chunk_kind {
+  LLMKIT_CHUNK_TEXT = 0,
+  LLMKIT_CHUNK_REASONING = 1,
+  LLMKIT_CHUNK_TOOL_CALL = 2 /* a piece of a tool call's arguments */
+} llmkit_chunk_kind;
+
+LLMKIT_API llmkit_chunk_kind llmkit_chunk_get_kind(const llmkit_chunk* chunk);
+/* The piece's text (a tool call's arguments piece), *len bytes (len may be
+ * NULL; the text is also NUL-terminated). Ownership: valid during the
+ * callback only. */
+LLMKIT_API const char* llmkit_chunk_text(const llmkit_chunk* chunk, size_t* len);
+/* A tool call's position in the answer, its id and its name ("" but on
+ * the call's first piece); 0 and "" for other kinds. */
+LLMKIT_API int llmkit_chunk_tool_index(const llmkit_chunk* chunk);
+LLMKIT_API const char* llmkit_chunk_tool_id(const llmkit_chunk* chunk);
+LLMKIT_API const char* llmkit_chunk_tool_name(const llmkit_chunk* chunk);
+
+/* Called for each piece of a streamed answer, in order. Return LLMKIT_OK to
+ * go on; any other status stops the call, which then returns that status.
+ * A blocking call runs it on the calling thread; an async call on the
+ * client's loop thread (so it must not block). */
+typedef llmkit_status (*llmkit_stream_fn)(const llmkit_chunk* chunk, void* user_data);
+
+/* An answer: a success, or a provider's error with its details. */
+typedef struct llmkit_response llmkit_response;
+
+/* Sends `request` and waits for the answer. With `on_chunk` the answer is
+ * streamed (SSE or NDJSON) and each piece passed to it as it arrives.
+ * `call_options` (may be NULL): "stream" (true: stream without a callback,
+ * for the timing figures), "raw" (true: keep the answer's body for
+ * llmkit_response_get(.., "raw")), and the client's "timeout.*" and
+ * "header.NAME" options for this call. `cancel` (may be NULL) ends the call from any thread with
+ * LLMKIT_CANCELLED.
+ * Returns the outcome: LLMKIT_OK, the provider's error mapped to a status
+ * (RATE_LIMITED, AUTH, INVALID_ARGUMENT, NOT_FOUND, OVERLOADED,
+ * PROVIDER_ERROR, TIMEOUT), or NETWORK, TIMEOUT, CANCELLED for the
+ * transport (a stream cut before the provider's last event is NETWORK,
+ * "stream truncated"). *response is set whenever an answer arrived, error
+ * answers included (their details: "error.message", "error.detail",
+ * "retry_after_ms", "http_status"), else NULL.
+ * Ownership: free *response with llmkit_response_free().
+ * Thread safety: any thread, concurrently on one client. */
+LLMKIT_API llmkit_status llmkit_client_chat(llmkit_client* client, const llmkit_request* request,
+                                            const llmkit_options* call_options,
+                                            const llmkit_cancel* cancel, llmkit_stream_fn on_chunk,
+                                            void* user_data, llmkit_response** response);
+
+/* Called once when an async call ends, on the client's loop thread, with
+ * what llmkit_client_chat() would have returned. The callback owns
+ * `response` (may be NULL): free it with llmkit_response_free(). */
+typedef void (*llmkit_done_fn)(llmkit_status status, llmkit_response* response, void* user_data);
+
+/* Starts the call llmkit_client_chat() makes and returns at once; `on_done`
+ * (required) reports its end. A call that cannot start (a bad request or
+ * option) returns the error and never calls `on_done`. `request` and
+ * `call_options` are copied; `cancel` must outlive the call. */
+LLMKIT_API llmkit_status llmkit_client_chat_async(llmkit_client* client,
+                                                  const llmkit_request* request,
+                                                  const llmkit_options* call_options,
+                                                  const llmkit_cancel* cancel,
+                                                  llmkit_stream_fn on_chunk, llmkit_done_fn on_done,
+                                                  void* user_data);
+
+/* Parses `len` bytes of a recorded answer of `provider` (a whole body, or
+ * with `stream` non-zero a whole SSE / NDJSON stream) into *response, as a
+ * call would. Returns as llmkit_client_chat() does: a parsed error body
+ * sets *response and returns its status (classified by the body alone);
+ * a body that is no answer returns PROVIDER_ERROR (a cut stream NETWORK)
+ * with *response NULL. Ownership: free *response with llmkit_response_free(). */
+LLMKIT_API llmkit_status llmkit_response_parse(const char* provider, const char* body, size_t len,
+                                               int stream, llmkit_response** response);
+
+/* Destroys a response. NULL does nothing. */
+LLMKIT_API void llmkit_response_free(llmkit_response* response);
+
+/* Stores a text field in *value (NUL-terminated) and its size in *len (len
+ * may be NULL): "text", "reasoning", "model", "id" (the provider's),
+ * "provider", "finish_reason_raw" (the provider's own value),
+ * "error.message", "error.detail" ("context_length_exceeded",
+ * "overloaded" or ""), "raw" (the body, with the "raw" call option; ""
+ * otherwise). LLMKIT_NOT_FOUND for another name.
+ * Ownership: owned by `response`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, const char* field,
+                                             const char** value, size_t* len);
+
+/* Stores a number in *value: "status" (an llmkit_status), "http_status",
+ * "input_tokens", "output_tokens", "cached_input_tokens",
+ * "cache_write_tokens", "reasoning_tokens" (docs/providers.md: cached and
+ * cache-write are parts of input, reasoning part of output),
+ * "retry_after_ms" (-1: no hint), "latency_ms", "first_token_ms" (-1: no
+ * stream or no token), "max_gap_ms" (the longest pause between two stream
+ * chunks), "chunks", "output_tokens_per_second" (after the first token),
+ * "tool_calls" (how many). LLMKIT_NOT_FOUND for another name. */
+LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,
+                                                double* value);
+
+/* The finish reason; LLMKIT_FINISH_NONE for NULL. */
+LLMKIT_API llmkit_finish_reason llmkit_response_finish_reason(const llmkit_response* response);
+
+/* Stores tool call `index` (from 0, in the answer's order): its id, name
+ * and arguments JSON text. LLMKIT_NOT_FOUND past the last one.
+ * Ownership: owned by `response`. */
+LLMKIT_API llmkit_status llmkit_response_tool_call(const llmkit_response* response, size_t index,
+                                                   const char** id, const char** name,
+                                                   const char** arguments);
+
+/* Stores the normalised answer as one JSON object (the form of
+ * docs/providers.md and `llmkit replay`).
+ * Ownership: owned by `response`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_response_json(const llmkit_response* response, const char** json,
+                                              size_t* len);
+
+/* Embedding vectors, one per input, in input order. */
+typedef struct llmkit_vectors llmkit_vectors;
+
+/* Embeds `n` texts (texts[i] of lens[i] bytes) with `model` (NULL: the
+ * client's "model"): OpenAI, Gemini and Ollama. Inputs are split into
+ * batches the provider accepts (OpenAI 2048, Gemini 100, Ollama 512), sent
+ * "embeddings.concurrency" at a time. `call_options` (may be NULL):
+ * "dimensions", "timeout.*", "header.NAME". Fails as a whole when any batch fails, with
+ * that batch's status. Ownership: free *out with llmkit_vectors_free(). */
+LLMKIT_API llmkit_status llmkit_client_embed(llmkit_client* client, const char* model,
+                                             const char* const* texts, const size_t* lens, size_t n,
+                                             const llmkit_options* call_options,
+                                             const llmkit_cancel* cancel, llmkit_vectors** out);
+
+/* Destroys vectors. NULL does nothing. */
+LLMKIT_API void llmkit_vectors_free(llmkit_vectors* vectors);
+
+/* The number of vectors. */
+LLMKIT_API size_t llmkit_vectors_count(const llmkit_vectors* vectors);
+
+/* Stores vector `index` in *values (*dims floats). LLMKIT_NOT_FOUND past
+ * the last. Ownership: owned by `vectors`. */
+LLMKIT_API llmkit_status llmkit_vectors_get(const llmkit_vectors* vectors, size_t index,
+                                            const float** values, size_t* dims);
+
+/* Parses `len` bytes of a recorded embeddings answer of `provider`
+ * (openai, openai-compatible, gemini's batchEmbedContents, ollama's
+ * /api/embed) into *out, every vector it holds. PROVIDER_ERROR for a body
+ * that is no embeddings answer; a provider's error body returns its status
+ * with *out NULL. Ownership: free *out with llmkit_vectors_free(). */
+LLMKIT_API llmkit_status llmkit_vectors_parse(const char* provider, const char* body, size_t len,
+                                              llmkit_vectors** out);
+
+/* The input tokens the provider counted (0 when it reports none). */
+LLMKIT_API int64_t llmkit_vectors_input_tokens(const llmkit_vectors* vectors);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -42,3 +42,20 @@ echo "== the response cache: one entry for two spellings, replay as a stream, em
 cc examples/c/cache.c -o "$tmp/cache" \
   $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
 "$tmp/cache"
+
+echo "== provider calls: OpenAI, Anthropic, Gemini and Ollama formats from a local fake provider"
+python3 test/upstream/upstream.py > "$tmp/upstream" &
+upstream=$!
+trap 'kill $upstream 2>/dev/null; rm -rf "$tmp" "/dev/shm/llmkit-$name"' EXIT
+while ! grep -q '^port ' "$tmp/upstream" 2>/dev/null; do
+  kill -0 $upstream 2>/dev/null || { echo "demo: the fake provider did not start" >&2; exit 1; }
+  sleep 0.05
+done
+port=$(sed -n 's/^port //p' "$tmp/upstream")
+# shellcheck disable=SC2046
+cc examples/c/chat.c -o "$tmp/chat" \
+  $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
+"$tmp/chat" "http://127.0.0.1:$port" --timing
+
+echo "== a recorded answer, normalised: llmkit replay"
+"$stage/bin/llmkit" replay --provider anthropic --stream test/fixtures/anthropic/stream_tool_use.sse

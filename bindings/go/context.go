@@ -42,6 +42,20 @@ func timeoutMs(ctx context.Context) int64 {
 // When ctx is why call failed, the error matches ctx's error too. A context
 // that has already ended fails without calling C.
 func withContext(ctx context.Context, call func(cancel uintptr, timeoutMs int64) *raw.Failure) error {
+	return runWithContext(ctx, true, call)
+}
+
+// callWithContext runs call, a C call that may block, with the cancel handle
+// ctx triggers: for calls that take no timeout from ctx (provider calls,
+// whose own TIMEOUT, a provider's 504 say, is not ctx's deadline), so that
+// only ctx's end is reported as ctx's error.
+func callWithContext(ctx context.Context, call func(cancel uintptr) *raw.Failure) error {
+	return runWithContext(ctx, false, func(cancel uintptr, _ int64) *raw.Failure { return call(cancel) })
+}
+
+// runWithContext is withContext; timeoutIsDeadline says whether call takes
+// ctx's deadline as its timeout, so that its TIMEOUT is ctx's deadline.
+func runWithContext(ctx context.Context, timeoutIsDeadline bool, call func(cancel uintptr, timeoutMs int64) *raw.Failure) error {
 	if err := ctx.Err(); err != nil {
 		return &ctxError{err: &Error{Status: statusOf(err), Message: "the context had ended before the call"}, cause: err}
 	}
@@ -77,7 +91,7 @@ func withContext(ctx context.Context, call func(cancel uintptr, timeoutMs int64)
 	}
 	_, hasDeadline := ctx.Deadline()
 	switch {
-	case e.Status == StatusTimeout && hasDeadline:
+	case e.Status == StatusTimeout && hasDeadline && timeoutIsDeadline:
 		// C saw that the wait outlasts the timeout, which is the deadline,
 		// and said so at once, maybe before ctx itself knows.
 		return &ctxError{err: e, cause: context.DeadlineExceeded}

@@ -29,6 +29,7 @@ const (
 	StatusBudgetExceeded
 	StatusQueueFull
 	StatusUnavailable
+	StatusOverloaded
 )
 
 // String is the library's constant name for s, e.g. "NOT_FOUND".
@@ -70,6 +71,7 @@ var (
 	ErrBudgetExceeded  = &Error{Status: StatusBudgetExceeded}
 	ErrQueueFull       = &Error{Status: StatusQueueFull}
 	ErrUnavailable     = &Error{Status: StatusUnavailable}
+	ErrOverloaded      = &Error{Status: StatusOverloaded}
 )
 
 // check turns a raw failure into an error; nil stays nil (not a typed nil).

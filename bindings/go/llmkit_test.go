@@ -43,6 +43,7 @@ func TestStatusMatchesC(t *testing.T) {
 		{StatusBudgetExceeded, raw.LLMKIT_BUDGET_EXCEEDED, "BUDGET_EXCEEDED", ErrBudgetExceeded},
 		{StatusQueueFull, raw.LLMKIT_QUEUE_FULL, "QUEUE_FULL", ErrQueueFull},
 		{StatusUnavailable, raw.LLMKIT_UNAVAILABLE, "UNAVAILABLE", ErrUnavailable},
+		{StatusOverloaded, raw.LLMKIT_OVERLOADED, "OVERLOADED", ErrOverloaded},
 	}
 	for _, c := range cases {
 		if int(c.s) != int(c.c) {

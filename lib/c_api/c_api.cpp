@@ -3,8 +3,10 @@
 // Every exported function turns handles into core objects, runs the core
 // inside guard(), and turns any exception into an llmkit_status plus the
 // thread's last-error message. No exception ever leaves this file.
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <new>
 #include <string>
 #include <string_view>
@@ -13,12 +15,14 @@
 #include "cache/cache.h"
 #include "cache/embeddings.h"
 #include "cache/replay.h"
+#include "client/client.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/utf8.h"
 #include "llmkit.h"
 #include "options/options.h"
+#include "providers/response.h"
 #include "ratelimit/limiter.h"
 #include "tokenize/catalog.h"
 #include "tokenize/count.h"
@@ -134,6 +138,8 @@ extern "C" const char* llmkit_status_str(llmkit_status status) {
       return "QUEUE_FULL";
     case LLMKIT_UNAVAILABLE:
       return "UNAVAILABLE";
+    case LLMKIT_OVERLOADED:
+      return "OVERLOADED";
   }
   return "UNKNOWN";
 }
@@ -700,4 +706,438 @@ extern "C" llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
     *chunk = c == nullptr ? nullptr : c->data();
     *len = c == nullptr ? 0 : c->size();
   });
+}
+
+/* ---- provider calls ---------------------------------------------------- */
+
+namespace lp = llmkit::providers;
+
+struct llmkit_client : llmkit::client::Client {
+  using Client::Client;
+};
+struct llmkit_request : lp::ChatRequest {};
+struct llmkit_response {
+  llmkit_response(std::unique_ptr<lp::Response> r, std::string_view p)
+      : answer(std::move(r)), provider(llmkit::make_string(p)) {}
+  std::unique_ptr<lp::Response> answer;
+  llmkit::String provider;
+  mutable std::once_flag json_once;
+  mutable llmkit::String json;
+};
+// A streamed piece, with NUL-terminated copies of its texts for C.
+struct llmkit_chunk {
+  explicit llmkit_chunk(const lp::Delta& d)
+      : delta(d),
+        text(llmkit::make_string(d.text)),
+        id(llmkit::make_string(d.id)),
+        name(llmkit::make_string(d.name)) {}
+  const lp::Delta& delta;
+  llmkit::String text, id, name;
+};
+struct llmkit_vectors : llmkit::client::Vectors {};
+
+namespace {
+
+llmkit_response* response_out(std::unique_ptr<lp::Response> r, std::string_view provider) {
+  return r ? llmkit::create<llmkit_response>(std::move(r), provider) : nullptr;
+}
+
+llmkit::client::Client::ChunkFn chunk_fn(llmkit_stream_fn fn, void* user_data) {
+  if (fn == nullptr) return {};
+  return [fn, user_data](const lp::Delta& d) {
+    const llmkit_chunk chunk(d);
+    return fn(&chunk, user_data);
+  };
+}
+
+const char* text_in(const char* text, const char* name) {
+  const char* t = require_str(text, name);
+  llmkit::utf8::require_valid(t, name);
+  return t;
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_client_new(const llmkit_options* options, llmkit_client** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    *out = llmkit::create<llmkit_client>(require(options, "options"), &std::getenv);
+  });
+}
+
+extern "C" void llmkit_client_free(llmkit_client* client) {
+  llmkit::destroy(client);
+}
+
+extern "C" llmkit_status llmkit_request_new(llmkit_request** out) {
+  return guard([&] { require(out, "out") = llmkit::create<llmkit_request>(); });
+}
+
+extern "C" void llmkit_request_free(llmkit_request* request) {
+  llmkit::destroy(request);
+}
+
+extern "C" llmkit_status llmkit_request_set(llmkit_request* request, const char* key,
+                                            const char* value) {
+  return guard([&] { lp::set_param(require(request, "request"), require_str(key, "key"), value); });
+}
+
+extern "C" llmkit_status llmkit_request_add_stop(llmkit_request* request, const char* text) {
+  return guard([&] {
+    auto& r = require(request, "request");
+    r.stop.push_back(llmkit::make_string(text_in(text, "text")));
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_message(llmkit_request* request, const char* role,
+                                                    const char* text) {
+  return guard([&] {
+    lp::add_message(require(request, "request"), require_str(role, "role"),
+                    text == nullptr ? "" : text);
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_text(llmkit_request* request, const char* text) {
+  return guard([&] {
+    auto& m = lp::last_message(require(request, "request"));
+    m.parts.push_back(lp::Part{llmkit::make_string(text_in(text, "text")), std::nullopt});
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_image(llmkit_request* request, const char* url) {
+  return guard([&] {
+    auto& m = lp::last_message(require(request, "request"));
+    m.parts.push_back(lp::Part{{}, lp::image_from_url(require_str(url, "url"))});
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_tool_call(llmkit_request* request, const char* id,
+                                                      const char* name, const char* arguments) {
+  return guard([&] {
+    auto& m = lp::last_message(require(request, "request"));
+    if (m.role != lp::Role::kAssistant) {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "a tool call belongs to an assistant message");
+    }
+    const char* args = require_str(arguments, "arguments");
+    lp::require_json_object(args, "arguments");
+    m.tool_calls.push_back(lp::ToolCall{llmkit::make_string(text_in(id, "id")),
+                                        llmkit::make_string(text_in(name, "name")),
+                                        llmkit::make_string(args)});
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_tool_result(llmkit_request* request,
+                                                        const char* call_id, const char* content) {
+  return guard([&] {
+    auto& r = require(request, "request");
+    lp::Message m;
+    m.role = lp::Role::kTool;
+    m.tool_call_id = llmkit::make_string(text_in(call_id, "call_id"));
+    m.parts.push_back(lp::Part{llmkit::make_string(text_in(content, "content")), std::nullopt});
+    r.messages.push_back(std::move(m));
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_tool(llmkit_request* request, const char* name,
+                                                 const char* description, const char* parameters) {
+  return guard([&] {
+    auto& r = require(request, "request");
+    lp::Tool t;
+    t.name = llmkit::make_string(text_in(name, "name"));
+    if (description != nullptr)
+      t.description = llmkit::make_string(text_in(description, "description"));
+    if (parameters != nullptr) {
+      lp::require_json_object(parameters, "parameters");
+      t.parameters = llmkit::make_string(parameters);
+    }
+    r.tools.push_back(std::move(t));
+  });
+}
+
+extern "C" llmkit_status llmkit_request_cache_breakpoint(llmkit_request* request) {
+  return guard([&] {
+    auto& r = require(request, "request");
+    if (!r.messages.empty()) {
+      r.messages.back().cache_breakpoint = true;
+    } else if (!r.system.empty()) {
+      r.system_cache_breakpoint = true;
+    } else {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "nothing to mark: no system prompt or message yet");
+    }
+  });
+}
+
+extern "C" const char* llmkit_finish_reason_str(llmkit_finish_reason reason) {
+  return lp::finish_name(reason);
+}
+
+extern "C" llmkit_chunk_kind llmkit_chunk_get_kind(const llmkit_chunk* chunk) {
+  if (chunk == nullptr) return LLMKIT_CHUNK_TEXT;
+  switch (chunk->delta.kind) {
+    case lp::Delta::kReasoning:
+      return LLMKIT_CHUNK_REASONING;
+    case lp::Delta::kToolCall:
+      return LLMKIT_CHUNK_TOOL_CALL;
+    case lp::Delta::kText:
+      break;
+  }
+  return LLMKIT_CHUNK_TEXT;
+}
+
+extern "C" const char* llmkit_chunk_text(const llmkit_chunk* chunk, size_t* len) {
+  if (len != nullptr) *len = chunk == nullptr ? 0 : chunk->text.size();
+  return chunk == nullptr ? "" : chunk->text.c_str();
+}
+
+extern "C" int llmkit_chunk_tool_index(const llmkit_chunk* chunk) {
+  return chunk == nullptr || chunk->delta.kind != lp::Delta::kToolCall ? 0 : chunk->delta.index;
+}
+
+extern "C" const char* llmkit_chunk_tool_id(const llmkit_chunk* chunk) {
+  return chunk == nullptr ? "" : chunk->id.c_str();
+}
+
+extern "C" const char* llmkit_chunk_tool_name(const llmkit_chunk* chunk) {
+  return chunk == nullptr ? "" : chunk->name.c_str();
+}
+
+extern "C" llmkit_status llmkit_client_chat(llmkit_client* client, const llmkit_request* request,
+                                            const llmkit_options* call_options,
+                                            const llmkit_cancel* cancel, llmkit_stream_fn on_chunk,
+                                            void* user_data, llmkit_response** response) {
+  return guard([&] {
+    require(response, "response") = nullptr;
+    auto& c = require(client, "client");
+    const auto& r = require(request, "request");
+    auto result = c.chat(r, call_options, cancel, chunk_fn(on_chunk, user_data));
+    *response = response_out(std::move(result.response), c.provider_name());
+    if (result.status != LLMKIT_OK) llmkit::fail(result.status, std::string(result.message));
+  });
+}
+
+extern "C" llmkit_status llmkit_client_chat_async(llmkit_client* client,
+                                                  const llmkit_request* request,
+                                                  const llmkit_options* call_options,
+                                                  const llmkit_cancel* cancel,
+                                                  llmkit_stream_fn on_chunk, llmkit_done_fn on_done,
+                                                  void* user_data) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    const auto& r = require(request, "request");
+    require(on_done, "on_done");
+    const std::string_view provider = c.provider_name();
+    c.chat_async(r, call_options, cancel, chunk_fn(on_chunk, user_data),
+                 [on_done, user_data, provider](llmkit::client::Result result) {
+                   llmkit_response* out = response_out(std::move(result.response), provider);
+                   if (result.status == LLMKIT_OK) {
+                     clear_error();
+                   } else {
+                     set_error(result.status, result.message);
+                   }
+                   on_done(result.status, out, user_data);
+                 });
+  });
+}
+
+extern "C" llmkit_status llmkit_response_parse(const char* provider, const char* body, size_t len,
+                                               int stream, llmkit_response** response) {
+  return guard([&] {
+    require(response, "response") = nullptr;
+    const lp::Provider& p = lp::provider(require_str(provider, "provider"));
+    const std::string_view text = bytes_in(body, len, "body");
+    auto answer = std::make_unique<lp::Response>();
+    if (stream != 0) {
+      const auto decoder = p.decoder(*answer, {});
+      decoder->feed(text);
+      decoder->finish();
+    } else {
+      p.parse(text, *answer);
+    }
+    const llmkit_status status = answer->status;
+    std::string message = std::string(p.name()) + ": " + std::string(answer->message);
+    *response = response_out(std::move(answer), p.name());
+    if (status != LLMKIT_OK) llmkit::fail(status, message);
+  });
+}
+
+extern "C" void llmkit_response_free(llmkit_response* response) {
+  llmkit::destroy(response);
+}
+
+extern "C" llmkit_status llmkit_response_get(const llmkit_response* response, const char* field,
+                                             const char** value, size_t* len) {
+  return guard([&] {
+    const lp::Response& r = *require(response, "response").answer;
+    const std::string_view f = require_str(field, "field");
+    auto& out = require(value, "value");
+    const llmkit::String* s = nullptr;
+    if (f == "text")
+      s = &r.text;
+    else if (f == "reasoning")
+      s = &r.reasoning;
+    else if (f == "model")
+      s = &r.model;
+    else if (f == "id")
+      s = &r.id;
+    else if (f == "provider")
+      s = &response->provider;
+    else if (f == "finish_reason_raw")
+      s = &r.finish_raw;
+    else if (f == "error.message")
+      s = &r.message;
+    else if (f == "error.detail")
+      s = &r.detail;
+    else if (f == "raw")
+      s = &r.raw;
+    if (s == nullptr) {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no response field " + llmkit::utf8::quote(f));
+    }
+    out = s->c_str();
+    if (len != nullptr) *len = s->size();
+  });
+}
+
+extern "C" llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,
+                                                double* value) {
+  return guard([&] {
+    const lp::Response& r = *require(response, "response").answer;
+    const std::string_view f = require_str(field, "field");
+    auto& out = require(value, "value");
+    const auto ms = [](std::int64_t us) { return us < 0 ? -1.0 : static_cast<double>(us) / 1000; };
+    if (f == "status")
+      out = r.status;
+    else if (f == "http_status")
+      out = r.http_status;
+    else if (f == "input_tokens")
+      out = static_cast<double>(r.usage.input);
+    else if (f == "output_tokens")
+      out = static_cast<double>(r.usage.output);
+    else if (f == "cached_input_tokens")
+      out = static_cast<double>(r.usage.cached_input);
+    else if (f == "cache_write_tokens")
+      out = static_cast<double>(r.usage.cache_write);
+    else if (f == "reasoning_tokens")
+      out = static_cast<double>(r.usage.reasoning);
+    else if (f == "retry_after_ms")
+      out = static_cast<double>(r.retry_after_ms);
+    else if (f == "latency_ms")
+      out = ms(r.latency_us);
+    else if (f == "first_token_ms")
+      out = ms(r.first_token_us);
+    else if (f == "max_gap_ms")
+      out = ms(r.max_gap_us);
+    else if (f == "chunks")
+      out = static_cast<double>(r.chunks);
+    else if (f == "tool_calls")
+      out = static_cast<double>(r.tool_calls.size());
+    else if (f == "output_tokens_per_second") {
+      const std::int64_t span = r.latency_us - std::max<std::int64_t>(r.first_token_us, 0);
+      out = span > 0 ? static_cast<double>(r.usage.output) * 1e6 / static_cast<double>(span) : 0;
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no response number " + llmkit::utf8::quote(f));
+    }
+  });
+}
+
+extern "C" llmkit_finish_reason llmkit_response_finish_reason(const llmkit_response* response) {
+  return response == nullptr ? LLMKIT_FINISH_NONE : response->answer->finish;
+}
+
+extern "C" llmkit_status llmkit_response_tool_call(const llmkit_response* response, size_t index,
+                                                   const char** id, const char** name,
+                                                   const char** arguments) {
+  return guard([&] {
+    const lp::Response& r = *require(response, "response").answer;
+    auto& i = require(id, "id");
+    auto& n = require(name, "name");
+    auto& a = require(arguments, "arguments");
+    if (index >= r.tool_calls.size()) {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no tool call " + std::to_string(index) + " (the answer has " +
+                                         std::to_string(r.tool_calls.size()) + ")");
+    }
+    const lp::ToolCall& c = r.tool_calls[index];
+    i = c.id.c_str();
+    n = c.name.c_str();
+    a = c.arguments.c_str();
+  });
+}
+
+extern "C" llmkit_status llmkit_response_json(const llmkit_response* response, const char** json,
+                                              size_t* len) {
+  return guard([&] {
+    const auto& r = require(response, "response");
+    auto& out = require(json, "json");
+    std::call_once(r.json_once, [&] { lp::append_json(r.json, *r.answer); });
+    out = r.json.c_str();
+    if (len != nullptr) *len = r.json.size();
+  });
+}
+
+extern "C" llmkit_status llmkit_client_embed(llmkit_client* client, const char* model,
+                                             const char* const* texts, const size_t* lens, size_t n,
+                                             const llmkit_options* call_options,
+                                             const llmkit_cancel* cancel, llmkit_vectors** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    auto& c = require(client, "client");
+    if (n > 0) {
+      require(texts, "texts");
+      require(lens, "lens");
+    }
+    lp::Vector<llmkit::String> inputs;
+    inputs.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      inputs.push_back(llmkit::make_string(
+          bytes_in(texts[i], lens[i], ("texts[" + std::to_string(i) + "]").c_str())));
+    }
+    auto vectors = c.embed(model == nullptr ? "" : model, inputs, call_options, cancel);
+    *out = llmkit::create<llmkit_vectors>(llmkit_vectors{std::move(vectors)});
+  });
+}
+
+extern "C" llmkit_status llmkit_vectors_parse(const char* provider, const char* body, size_t len,
+                                              llmkit_vectors** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    const lp::Provider& p = lp::provider(require_str(provider, "provider"));
+    const std::string_view text = bytes_in(body, len, "body");
+    lp::Response error;
+    try {
+      p.parse(text, error);
+    } catch (const llmkit::Error&) {
+      // Not a chat answer nor an error: an embeddings answer, read below.
+    }
+    if (error.status != LLMKIT_OK) {
+      llmkit::fail(error.status, std::string(p.name()) + ": " + std::string(error.message));
+    }
+    llmkit_vectors v;
+    v.input_tokens = p.parse_embeddings(text, 0, v.values);
+    *out = llmkit::create<llmkit_vectors>(std::move(v));
+  });
+}
+
+extern "C" void llmkit_vectors_free(llmkit_vectors* vectors) {
+  llmkit::destroy(vectors);
+}
+
+extern "C" size_t llmkit_vectors_count(const llmkit_vectors* vectors) {
+  return vectors == nullptr ? 0 : vectors->values.size();
+}
+
+extern "C" llmkit_status llmkit_vectors_get(const llmkit_vectors* vectors, size_t index,
+                                            const float** values, size_t* dims) {
+  return guard([&] {
+    const auto& v = require(vectors, "vectors");
+    auto& out = require(values, "values");
+    auto& d = require(dims, "dims");
+    if (index >= v.values.size()) {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no vector " + std::to_string(index));
+    }
+    out = v.values[index].data();
+    d = v.values[index].size();
+  });
+}
+
+extern "C" int64_t llmkit_vectors_input_tokens(const llmkit_vectors* vectors) {
+  return vectors == nullptr ? 0 : vectors->input_tokens;
 }

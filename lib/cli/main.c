@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "llmkit.h"
 
-static int usage(FILE* out) {
+int usage(FILE* out) {
   fputs(
       "usage: llmkit <command> [args]\n"
       "\n"
@@ -19,6 +20,15 @@ static int usage(FILE* out) {
       "              decode: ids (separated by white space) to text\n"
       "              reads FILE, or standard input without one; special-token\n"
       "              text is ordinary text\n"
+      "  replay --provider P [--stream] [--embeddings] FILE\n"
+      "              parse a recorded answer of provider P (openai, anthropic,\n"
+      "              gemini, ollama) and print it normalised as one JSON object;\n"
+      "              exit 0 for an answer, 3 for an error answer, 2 when FILE is\n"
+      "              no answer\n"
+      "  chat --provider P --model M [--base-url URL] [--stream] PROMPT\n"
+      "              call the provider (its key from the usual environment\n"
+      "              variable) and print the answer's text; a summary goes to\n"
+      "              stderr; exit 3 for an error answer\n"
       "  help        show this text\n",
       out);
   return out == stdout ? 0 : 2;
@@ -36,13 +46,12 @@ static int statuses(void) {
   return 0;
 }
 
-static int fail(llmkit_status st) {
+int fail(llmkit_status st) {
   fprintf(stderr, "llmkit: %s: %s\n", llmkit_status_str(st), llmkit_last_error());
   return 1;
 }
 
-/* Reads all of `path` (stdin when NULL) into a malloc'd buffer. */
-static char* read_all(const char* path, size_t* len) {
+char* read_all(const char* path, size_t* len) {
   FILE* f = path ? fopen(path, "rb") : stdin;
   size_t cap = 1 << 16, n = 0, got;
   char* buf;
@@ -163,6 +172,8 @@ int main(int argc, char** argv) {
   }
   if (strcmp(cmd, "statuses") == 0) return statuses();
   if (strcmp(cmd, "tokens") == 0) return tokens(argc - 2, argv + 2);
+  if (strcmp(cmd, "replay") == 0) return replay(argc - 2, argv + 2);
+  if (strcmp(cmd, "chat") == 0) return chat(argc - 2, argv + 2);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     return usage(stdout);
   }

@@ -100,10 +100,23 @@ void Options::require_known(std::span<const std::string_view> known,
                             std::string_view consumer) const {
   for (const auto& [key, value] : values_) {
     const std::string_view k(key.data(), key.size());
-    if (std::find(known.begin(), known.end(), k) == known.end()) {
+    // A known entry ending in '.' stands for every key under it.
+    const auto matches = [&](std::string_view n) {
+      return n == k || (!n.empty() && n.back() == '.' && k.size() > n.size() && k.starts_with(n));
+    };
+    if (std::find_if(known.begin(), known.end(), matches) == known.end()) {
       fail(LLMKIT_INVALID_ARGUMENT,
            "unknown option " + utf8::quote(k) + " for " + std::string(consumer));
     }
+  }
+}
+
+void Options::for_each(std::string_view prefix,
+                       const std::function<void(std::string_view, std::string_view)>& fn) const {
+  for (auto it = values_.lower_bound(prefix); it != values_.end(); ++it) {
+    const std::string_view k(it->first.data(), it->first.size());
+    if (!k.starts_with(prefix)) break;
+    fn(k.substr(prefix.size()), std::string_view(it->second.data(), it->second.size()));
   }
 }
 

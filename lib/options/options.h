@@ -35,7 +35,12 @@ class Options {
   // The value at `key`, `fallback` when unset.
   std::string_view get_string(std::string_view key, std::string_view fallback) const;
 
-  // INVALID_ARGUMENT when any key is not in `known`, naming the key and `consumer`.
+  // Calls fn(rest, value) for each key that starts with `prefix`, in key order.
+  void for_each(std::string_view prefix,
+                const std::function<void(std::string_view, std::string_view)>& fn) const;
+
+  // INVALID_ARGUMENT when any key is not in `known`, naming the key and
+  // `consumer`; a known entry ending in '.' admits every key under it.
   void require_known(std::span<const std::string_view> known, std::string_view consumer) const;
 
   // Throws INVALID_ARGUMENT unless `key` is lower-case ASCII letters and

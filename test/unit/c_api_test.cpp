@@ -15,7 +15,7 @@ TEST(CApi, VersionMatchesTheHeader) {
 
 TEST(CApi, EveryStatusHasADistinctName) {
   std::set<std::string> names;
-  for (int s = LLMKIT_OK; s <= LLMKIT_UNAVAILABLE; ++s) {
+  for (int s = LLMKIT_OK; s <= LLMKIT_OVERLOADED; ++s) {
     const char* name = llmkit_status_str(static_cast<llmkit_status>(s));
     EXPECT_STRNE(name, "UNKNOWN") << s;
     EXPECT_TRUE(names.insert(name).second) << name;

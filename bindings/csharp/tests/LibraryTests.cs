@@ -21,10 +21,11 @@ public class LibraryTests {
   }
 
   [Test]
-  public void Status_HasTheHeadersFifteenValuesInOrder() {
+  public void Status_HasTheHeadersSixteenValuesInOrder() {
     int[] values = Enum.GetValues(typeof(Status)).Cast<int>().ToArray();
-    CollectionAssert.AreEqual(Enumerable.Range(0, 15).ToArray(), values);
+    CollectionAssert.AreEqual(Enumerable.Range(0, 16).ToArray(), values);
     Assert.AreEqual(14, (int)Status.Unavailable);
+    Assert.AreEqual(15, (int)Status.Overloaded);
   }
 
   [Test]

@@ -3,7 +3,8 @@ require "test_helper"
 class ErrorsTest < Minitest::Test
   # llmkit_status from llmkit.h, in value order.
   NAMES = %w[OK INVALID_ARGUMENT NOT_FOUND RATE_LIMITED TIMEOUT NETWORK PROVIDER_ERROR AUTH
-             CANCELLED OUT_OF_MEMORY INTERNAL UNSUPPORTED BUDGET_EXCEEDED QUEUE_FULL UNAVAILABLE].freeze
+             CANCELLED OUT_OF_MEMORY INTERNAL UNSUPPORTED BUDGET_EXCEEDED QUEUE_FULL UNAVAILABLE
+             OVERLOADED].freeze
 
   def test_status_constants_follow_the_header
     NAMES.each_with_index do |name, code|

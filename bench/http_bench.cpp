@@ -1,0 +1,121 @@
+// Provider calls through llmkit against a local nginx serving a recorded
+// Chat Completions body (keep-alive), next to plain libcurl easy handles
+// making the same requests ("/baseline"). Both parse nothing but what they
+// must: llmkit normalises the answer, libcurl only collects the bytes. The
+// target is >= 0.9x raw libcurl's requests/s (a time ratio <= 1.11x).
+// cpu_us_per_req counts the whole process's CPU (llmkit's loop thread too).
+#include <benchmark/benchmark.h>
+#include <curl/curl.h>
+#include <time.h>
+
+#include <memory>
+#include <string>
+
+#include "llmkit.h"
+#include "support/fixture.h"
+#include "support/nginx_server.h"
+
+namespace {
+
+constexpr const char* kBody =
+    R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]})";
+
+llmkit::test::NginxServer& nginx() {
+  static llmkit::test::NginxServer server(
+      llmkit::test::fixture("openai/chat_completion_text.json"));
+  return server;
+}
+
+double cpu_us() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+}
+
+// Process CPU per request (all threads, the loop's too), over every
+// thread's requests.
+class CpuCounter {
+ public:
+  explicit CpuCounter(benchmark::State& state) : state_(state), start_(cpu_us()) {}
+  ~CpuCounter() {
+    if (state_.thread_index() != 0) return;
+    const double requests = static_cast<double>(state_.iterations()) * state_.threads();
+    state_.counters["cpu_us_per_req"] = (cpu_us() - start_) / std::max(1.0, requests);
+  }
+
+ private:
+  benchmark::State& state_;
+  double start_;
+};
+
+void chat_llmkit(benchmark::State& state) {
+  static llmkit_client* client = [] {
+    llmkit_options* o = nullptr;
+    llmkit_options_new(&o);
+    llmkit_options_set(o, "provider", "openai");
+    llmkit_options_set(o, "base_url", nginx().url("/v1").c_str());
+    llmkit_options_set(o, "api_key", "sk-bench");
+    llmkit_client* c = nullptr;
+    if (llmkit_client_new(o, &c) != LLMKIT_OK) std::abort();
+    llmkit_options_free(o);
+    return c;
+  }();
+  llmkit_request* req = nullptr;
+  llmkit_request_new(&req);
+  llmkit_request_set(req, "model", "gpt-4o-mini");
+  llmkit_request_add_message(req, "user", "Say hello.");
+  CpuCounter cpu(state);
+  for (auto _ : state) {
+    llmkit_response* res = nullptr;
+    if (llmkit_client_chat(client, req, nullptr, nullptr, nullptr, nullptr, &res) != LLMKIT_OK) {
+      state.SkipWithError(llmkit_last_error());
+      break;
+    }
+    const char* text = nullptr;
+    llmkit_response_get(res, "text", &text, nullptr);
+    benchmark::DoNotOptimize(text);
+    llmkit_response_free(res);
+  }
+  llmkit_request_free(req);
+  state.SetItemsProcessed(state.iterations());
+}
+
+size_t collect(char* p, size_t, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, n);
+  return n;
+}
+
+void chat_curl(benchmark::State& state) {
+  const std::string url = nginx().url("/v1/chat/completions");
+  CURL* c = curl_easy_init();
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  headers = curl_slist_append(headers, "Authorization: Bearer sk-bench");
+  headers = curl_slist_append(headers, "Expect:");
+  std::string body;
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, kBody);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  CpuCounter cpu(state);
+  for (auto _ : state) {
+    body.clear();
+    long status = 0;
+    if (curl_easy_perform(c) != CURLE_OK ||
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
+      state.SkipWithError("the raw libcurl request failed");
+      break;
+    }
+    benchmark::DoNotOptimize(body.data());
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(c);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// One caller, and eight at once (one llmkit client shared; eight easy handles).
+BENCHMARK(chat_llmkit)->Name("http/chat")->UseRealTime()->Threads(1)->Threads(8);
+BENCHMARK(chat_curl)->Name("http/chat/baseline")->UseRealTime()->Threads(1)->Threads(8);
+
+}  // namespace

@@ -1,0 +1,429 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Win32.SafeHandles;
+
+namespace Llmkit {
+
+/// <summary>Calls one provider: OpenAI Chat Completions (and any
+/// OpenAI-compatible server), Anthropic Messages, Gemini or Ollama. Each
+/// client runs one HTTP event loop on a background thread with a shared
+/// connection pool; one instance may be used by any number of threads at
+/// once. docs/providers.md describes how each provider's answer becomes one
+/// <see cref="Response"/>.</summary>
+/// <example><code>
+/// using (var opts = new Options())
+/// using (var client = new Client(opts)) {  // after opts["provider"] = "openai" ...
+///   Response r = client.Chat(new ChatRequest { Model = "gpt-4o-mini", Messages = { Message.User("Hi") } });
+///   Console.WriteLine(r.Text);
+/// }
+/// </code></example>
+public sealed class Client : IDisposable {
+  // Passed for absent call options: C gets NULL.
+  static readonly OptionsHandle NoOptions = new OptionsHandle();
+
+  // The trampolines C calls back. The static fields keep the delegates alive
+  // for the life of the process, past any call; each call's state reaches
+  // them through user_data, a GCHandle of its CallState.
+  static readonly StreamCallback ChunkCallback = OnChunk;
+  static readonly DoneCallback DoneCallback = OnDone;
+
+  readonly ClientHandle handle;
+
+  /// <param name="options">"provider" (required): openai, openai-compatible,
+  /// anthropic, gemini or ollama; "base_url" (required for
+  /// openai-compatible); "api_key" (default: OPENAI_API_KEY,
+  /// ANTHROPIC_API_KEY, GEMINI_API_KEY then GOOGLE_API_KEY from the
+  /// environment); "model" (for requests that name none);
+  /// "timeout.connect", "timeout.first_byte", "timeout.total", "timeout.idle"
+  /// in milliseconds; "max_connections_per_host", "max_connections", "http2",
+  /// "tls.verify", "tls.ca_file", "proxy", "anthropic.version",
+  /// "embeddings.concurrency"; "header.NAME" to send the header NAME on every
+  /// call. See the "Provider calls" section of llmkit.h. The client copies
+  /// them: <paramref name="options"/> may be changed or disposed afterwards.</param>
+  /// <exception cref="LlmkitException">InvalidArgument for an unknown option
+  /// or provider; Auth when the provider needs a key and none is set.</exception>
+  public Client(Options options) {
+    if (options == null) throw new ArgumentNullException(nameof(options));
+    Native.llmkit_client_new(options.Handle, out handle);
+  }
+
+  /// <summary>Sends <paramref name="request"/> and waits for the whole answer.</summary>
+  /// <param name="callOptions">Per-call settings (may be null): "stream" =
+  /// "true" (stream without a callback, for the timing figures), "raw" =
+  /// "true" (keep the body in <see cref="Response.Raw"/>), and the client's
+  /// "timeout.*" and "header.NAME" options for this call.</param>
+  /// <param name="cancellationToken">Cancelling it from any thread ends the call at once.</param>
+  /// <exception cref="LlmkitException">The provider's error as a status
+  /// (RateLimited, Auth, InvalidArgument, NotFound, Overloaded,
+  /// ProviderError, Timeout) with the answer in
+  /// <see cref="LlmkitException.Response"/>; Network, Timeout for the
+  /// transport (a stream cut short is Network, "stream truncated"), with no
+  /// Response; InvalidArgument or Unsupported for a request the provider
+  /// cannot take.</exception>
+  /// <exception cref="OperationCanceledException">The token was cancelled;
+  /// its InnerException is the library's LlmkitException (Status.Cancelled).</exception>
+  public Response Chat(ChatRequest request, Options callOptions = null,
+                       CancellationToken cancellationToken = default(CancellationToken)) =>
+      Send(request, null, callOptions, cancellationToken);
+
+  /// <summary>Streams the answer: <paramref name="onChunk"/> gets each piece,
+  /// in order, on the calling thread as it arrives; the whole answer is
+  /// returned at the end. An exception thrown by <paramref name="onChunk"/>
+  /// stops the stream and propagates from this call (so does cancelling the
+  /// token, from the callback too).</summary>
+  /// <inheritdoc cref="Chat(ChatRequest, Options, CancellationToken)"/>
+  public Response Chat(ChatRequest request, Action<Chunk> onChunk, Options callOptions = null,
+                       CancellationToken cancellationToken = default(CancellationToken)) {
+    if (onChunk == null) throw new ArgumentNullException(nameof(onChunk));
+    return Send(request, onChunk, callOptions, cancellationToken);
+  }
+
+  Response Send(ChatRequest request, Action<Chunk> onChunk, Options callOptions, CancellationToken token) {
+    if (request == null) throw new ArgumentNullException(nameof(request));
+    NotOnLoopThread();
+    var call = new CallState(onChunk);
+    GCHandle self = onChunk == null ? default(GCHandle) : GCHandle.Alloc(call);
+    ResponseHandle response = null;
+    LlmkitException failed = null;
+    try {
+      using (RequestHandle r = request.ToNative())
+      using (var cancel = new Cancel(token)) {
+        try {
+          Native.llmkit_client_chat(handle, r, callOptions?.Handle ?? NoOptions, cancel.Handle,
+                                    onChunk == null ? null : ChunkCallback,
+                                    onChunk == null ? IntPtr.Zero : GCHandle.ToIntPtr(self), out response);
+        } catch (LlmkitException e) {
+          failed = e;
+        }
+        // What the callback threw stopped the call: it is the error.
+        if (call.Thrown != null) {
+          Response.Take(response);
+          call.Thrown.Throw();
+        }
+        if (failed != null && failed.Status == Status.Cancelled && token.IsCancellationRequested) {
+          Response.Take(response);
+          throw cancel.Cancelled(failed);
+        }
+      }
+    } finally {
+      if (self.IsAllocated) self.Free();
+    }
+    Response answer = Response.Take(response);
+    if (failed != null) throw failed.With(answer);
+    return answer;
+  }
+
+  /// <summary>The call <see cref="Chat(ChatRequest, Options, CancellationToken)"/>
+  /// makes, without blocking a thread: it runs on the client's event loop and
+  /// the task completes there (its continuations run on the thread pool).</summary>
+  /// <returns>A task that ends with the answer, faults with the
+  /// LlmkitException Chat would throw, or is cancelled when the token
+  /// is. Disposing the client ends it with LlmkitException Cancelled.</returns>
+  /// <exception cref="LlmkitException">At once, for a call that cannot start:
+  /// a bad request or call option (InvalidArgument).</exception>
+  public Task<Response> ChatAsync(ChatRequest request, Options callOptions = null,
+                                  CancellationToken cancellationToken = default(CancellationToken)) =>
+      Start(request, null, callOptions, cancellationToken);
+
+  /// <summary><see cref="ChatAsync(ChatRequest, Options, CancellationToken)"/>,
+  /// streamed: <paramref name="onChunk"/> gets each piece on the client's
+  /// event loop thread, so it must be quick and must not block (every call of
+  /// the client waits meanwhile); a blocking call on this client or its
+  /// Dispose throws InvalidOperationException there. An exception it throws
+  /// stops the stream and faults the task.</summary>
+  public Task<Response> ChatAsync(ChatRequest request, Action<Chunk> onChunk, Options callOptions = null,
+                                  CancellationToken cancellationToken = default(CancellationToken)) {
+    if (onChunk == null) throw new ArgumentNullException(nameof(onChunk));
+    return Start(request, onChunk, callOptions, cancellationToken);
+  }
+
+  Task<Response> Start(ChatRequest request, Action<Chunk> onChunk, Options callOptions, CancellationToken token) {
+    if (request == null) throw new ArgumentNullException(nameof(request));
+    if (token.IsCancellationRequested) return Task.FromCanceled<Response>(token);
+    FreeAtExit();
+    var call = new CallState(onChunk) {
+      Done = new TaskCompletionSource<Response>(TaskCreationOptions.RunContinuationsAsynchronously),
+      Token = token,
+      Client = handle,
+    };
+    using (RequestHandle r = request.ToNative()) {  // copied by the call
+      call.Cancel = new Cancel(token);  // outlives the call: OnDone disposes it
+      GCHandle self = GCHandle.Alloc(call);
+      try {
+        Native.llmkit_client_chat_async(handle, r, callOptions?.Handle ?? NoOptions, call.Cancel.Handle,
+                                        onChunk == null ? null : ChunkCallback, DoneCallback,
+                                        GCHandle.ToIntPtr(self));
+      } catch {
+        // A call that cannot start never calls back.
+        self.Free();
+        call.Cancel.Dispose();
+        throw;
+      }
+    }
+    return call.Done.Task;
+  }
+
+  /// <summary>Embeds <paramref name="texts"/> with <paramref name="model"/>
+  /// (null: the client's "model"): OpenAI, Gemini and Ollama. The inputs go in
+  /// batches the provider accepts, several at a time ("embeddings.concurrency").</summary>
+  /// <param name="callOptions">May be null: "dimensions", "timeout.*", "header.NAME".</param>
+  /// <returns>One vector per text, in the order of <paramref name="texts"/>.</returns>
+  /// <exception cref="LlmkitException">The status of the first batch that
+  /// failed: the call fails as a whole.</exception>
+  /// <exception cref="OperationCanceledException">The token was cancelled.</exception>
+  public Embeddings Embed(string model, IReadOnlyList<string> texts, Options callOptions = null,
+                          CancellationToken cancellationToken = default(CancellationToken)) {
+    if (texts == null) throw new ArgumentNullException(nameof(texts));
+    NotOnLoopThread();
+    int n = texts.Count;
+    var lens = new UIntPtr[n];
+    int total = 0;
+    for (int i = 0; i < n; i++) {
+      if (texts[i] == null) throw new ArgumentNullException($"texts[{i}]");
+      int len = Utf8.ByteCount(texts[i]);
+      lens[i] = (UIntPtr)len;
+      total = checked(total + len);
+    }
+    // All texts go in one buffer: one pin for the call however many there are.
+    var buffer = new byte[total];
+    var starts = new IntPtr[n];
+    VectorsHandle vectors;
+    GCHandle pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+    try {
+      IntPtr at = pin.AddrOfPinnedObject();
+      int offset = 0;
+      for (int i = 0; i < n; i++) {
+        starts[i] = at + offset;
+        offset += Utf8.Write(texts[i], buffer, offset);
+      }
+      using (var cancel = new Cancel(cancellationToken)) {
+        try {
+          Native.llmkit_client_embed(handle, model, starts, lens, (UIntPtr)n, callOptions?.Handle ?? NoOptions,
+                                     cancel.Handle, out vectors);
+        } catch (LlmkitException e) when (e.Status == Status.Cancelled && cancellationToken.IsCancellationRequested) {
+          throw cancel.Cancelled(e);
+        }
+      }
+    } finally {
+      pin.Free();
+    }
+    return Embeddings.Take(vectors);
+  }
+
+  /// <summary>Frees the client now rather than at finalization: async calls
+  /// still running end with LlmkitException Cancelled; blocking calls running
+  /// on other threads keep it until they return. Once freed, any use throws
+  /// ObjectDisposedException.</summary>
+  /// <exception cref="InvalidOperationException">Called from an async
+  /// call's callback, on the client's own loop thread, which freeing the
+  /// client must join.</exception>
+  public void Dispose() {
+    NotOnLoopThread();
+    handle.Dispose();
+  }
+
+  // The loop thread runs async calls' callbacks; a blocking call or a free
+  // made there would wait for that thread itself, forever.
+  void NotOnLoopThread() {
+    if (handle.LoopThread == Thread.CurrentThread.ManagedThreadId) {
+      throw new InvalidOperationException(
+          "an async call's callback runs on the client's loop thread: it cannot make blocking calls on the client or dispose it");
+    }
+  }
+
+  // One call's state, reached from the trampolines through user_data.
+  sealed class CallState {
+    public readonly Action<Chunk> OnChunk;
+    public ExceptionDispatchInfo Thrown;  // what OnChunk threw: it stopped the call
+
+    // Async calls only.
+    public TaskCompletionSource<Response> Done;
+    public Cancel Cancel;
+    public CancellationToken Token;
+    public ClientHandle Client;  // keeps the client from finalization while the call runs
+
+    public CallState(Action<Chunk> onChunk) {
+      OnChunk = onChunk;
+    }
+  }
+
+  // Runs on the calling thread (blocking calls) or the loop thread (async):
+  // an exception must not unwind through C, so it is kept and stops the call.
+  static int OnChunk(IntPtr chunk, IntPtr userData) {
+    var call = (CallState)GCHandle.FromIntPtr(userData).Target;
+    if (call.Done != null) OnLoopThread(call);
+    try {
+      call.OnChunk(Chunk.Read(chunk));
+      return (int)Status.Ok;
+    } catch (Exception e) {
+      call.Thrown = ExceptionDispatchInfo.Capture(e);
+      return (int)Status.Cancelled;
+    }
+  }
+
+  // Mono adopts a native thread that calls into C# as a foreground thread,
+  // and at exit waits for its foreground threads to end, then for its
+  // background threads to abort, which a thread in native code never does.
+  // A loop thread ends only when its client is freed, so a client that ran
+  // async calls and was never disposed would keep the process from exiting:
+  // its loop thread is made a background thread here, and the client is
+  // freed at ProcessExit, which comes between the two waits.
+  static void OnLoopThread(CallState call) {
+    Thread loop = Thread.CurrentThread;
+    if (!loop.IsBackground) loop.IsBackground = true;
+    call.Client.LoopThread = loop.ManagedThreadId;
+  }
+
+  static readonly List<WeakReference<ClientHandle>> Looping = new List<WeakReference<ClientHandle>>();
+  static bool exitHooked;  // under the Looping lock
+  bool looping;            // in Looping
+
+  void FreeAtExit() {
+    if (Volatile.Read(ref looping)) return;
+    lock (Looping) {
+      if (looping) return;
+      if (!exitHooked) {
+        AppDomain.CurrentDomain.ProcessExit += (sender, e) => FreeLooping();
+        exitHooked = true;
+      }
+      Looping.RemoveAll(w => !w.TryGetTarget(out ClientHandle _));
+      Looping.Add(new WeakReference<ClientHandle>(handle));
+      Volatile.Write(ref looping, true);
+    }
+  }
+
+  static void FreeLooping() {
+    lock (Looping) {
+      foreach (var w in Looping) {
+        ClientHandle h;
+        if (w.TryGetTarget(out h)) h.Dispose();
+      }
+      Looping.Clear();
+    }
+  }
+
+  // Runs once per started async call, on the loop thread, with the response
+  // to own. Never throws into C.
+  static void OnDone(int status, IntPtr response, IntPtr userData) {
+    GCHandle self = GCHandle.FromIntPtr(userData);
+    var call = (CallState)self.Target;
+    self.Free();
+    OnLoopThread(call);
+    var answer = new ResponseHandle(response);
+    try {
+      LlmkitException failed = null;
+      try {
+        // First: the library set this thread's message for the call, and the
+        // next llmkit call (reading the answer) clears it.
+        Native.llmkit_csharp_check(status);
+      } catch (LlmkitException e) {
+        failed = e;
+      }
+      call.Cancel.Dispose();
+      Response r = Response.Take(answer);
+      if (call.Thrown != null) {
+        call.Done.TrySetException(call.Thrown.SourceException);
+      } else if (failed == null) {
+        call.Done.TrySetResult(r);
+      } else if (failed.Status == Status.Cancelled && call.Token.IsCancellationRequested) {
+        call.Done.TrySetCanceled(call.Token);
+      } else {
+        call.Done.TrySetException(failed.With(r));
+      }
+    } catch (Exception e) {
+      answer.Dispose();
+      call.Done.TrySetException(e);
+    }
+    GC.KeepAlive(call.Client);
+  }
+}
+
+/// <summary>Embedding vectors, one per input, in input order.</summary>
+public sealed class Embeddings {
+  Embeddings(IReadOnlyList<float[]> vectors, long inputTokens) {
+    Vectors = vectors;
+    InputTokens = inputTokens;
+  }
+
+  public IReadOnlyList<float[]> Vectors { get; }
+
+  /// <summary>The input tokens the provider counted (0 when it reports none).</summary>
+  public long InputTokens { get; }
+
+  /// <summary>Parses a recorded embeddings answer of <paramref name="provider"/>
+  /// (openai, openai-compatible, gemini's batchEmbedContents, ollama's /api/embed):
+  /// every vector it holds.</summary>
+  /// <exception cref="LlmkitException">ProviderError for a body that is no
+  /// embeddings answer; a provider's error body: its status.</exception>
+  public static Embeddings Parse(string provider, string body) {
+    VectorsHandle v;
+    Native.llmkit_vectors_parse(provider, Utf8.Bytes(body, nameof(body)), out v);
+    return Take(v);
+  }
+
+  // The vectors of `v`, copied; frees `v`.
+  internal static Embeddings Take(VectorsHandle v) {
+    using (v) {
+      int n = checked((int)Native.llmkit_vectors_count(v).ToUInt64());
+      var vectors = new float[n][];
+      for (int i = 0; i < n; i++) Native.llmkit_vectors_get(v, (UIntPtr)i, out vectors[i]);
+      return new Embeddings(new ReadOnlyCollection<float[]>(vectors), Native.llmkit_vectors_input_tokens(v));
+    }
+  }
+}
+
+// The C callbacks, as the swg passes them (llmkit_stream_fn, llmkit_done_fn).
+[UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+internal delegate int StreamCallback(IntPtr chunk, IntPtr userData);
+
+[UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+internal delegate void DoneCallback(int status, IntPtr response, IntPtr userData);
+
+// A vector the library owns, copied before the next call; null for NULL.
+internal static class Vectors {
+  public static float[] Copy(IntPtr p, UIntPtr n) {
+    if (p == IntPtr.Zero) return null;
+    var values = new float[checked((int)n.ToUInt64())];
+    Marshal.Copy(p, values, 0, values.Length);
+    return values;
+  }
+}
+
+// Own one llmkit_client, llmkit_request and llmkit_vectors each, as
+// OptionsHandle owns an llmkit_options.
+internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid {
+  public ClientHandle() : base(true) {}
+
+  // The managed id of the client's loop thread, once it has run C# (0 before).
+  public volatile int LoopThread;
+
+  protected override bool ReleaseHandle() {
+    NativePINVOKE.csharp_llmkit_client_free(handle);
+    return true;
+  }
+}
+
+internal sealed class RequestHandle : SafeHandleZeroOrMinusOneIsInvalid {
+  public RequestHandle() : base(true) {}
+
+  protected override bool ReleaseHandle() {
+    NativePINVOKE.csharp_llmkit_request_free(handle);
+    return true;
+  }
+}
+
+internal sealed class VectorsHandle : SafeHandleZeroOrMinusOneIsInvalid {
+  public VectorsHandle() : base(true) {}
+
+  protected override bool ReleaseHandle() {
+    NativePINVOKE.csharp_llmkit_vectors_free(handle);
+    return true;
+  }
+}
+
+}

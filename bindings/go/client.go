@@ -1,0 +1,313 @@
+package llmkit
+
+import (
+	"context"
+	"runtime"
+	"runtime/cgo"
+	"strings"
+
+	"llmkit/internal/raw"
+)
+
+// Client calls one provider: OpenAI Chat Completions, any
+// OpenAI-compatible server, Anthropic Messages, Gemini or Ollama. It runs
+// one HTTP event loop on a background thread with a shared connection pool,
+// which every call shares: a Client is safe for concurrent use by any
+// number of goroutines, except Close. Call Close when done; a finalizer
+// frees it otherwise, later.
+//
+// The options are those of llmkit_client_new (durations in ms):
+// "provider" (openai, openai-compatible, anthropic, gemini, ollama;
+// required), "base_url", "api_key" (default: OPENAI_API_KEY,
+// ANTHROPIC_API_KEY, GEMINI_API_KEY then GOOGLE_API_KEY), "model" (for
+// requests that name none), "anthropic.version", "timeout.connect",
+// "timeout.first_byte", "timeout.total", "timeout.idle",
+// "max_connections_per_host", "max_connections", "http2", "tls.verify",
+// "tls.ca_file", "proxy", "embeddings.concurrency", and "header.NAME" to
+// send the header NAME on every call. The key is sent only in the
+// provider's auth header, never in errors or responses.
+type Client struct {
+	h uintptr // the C llmkit_client*; 0 once closed
+}
+
+var errClientClosed = &Error{Status: StatusInvalidArgument, Message: "llmkit: Client used after Close (or not made by NewClient)"}
+
+// NewClient returns a client configured by opts, which it copies: opts may
+// be changed or closed afterwards. An unknown option or provider gives an
+// error matching ErrInvalidArgument; a provider that needs a key when none
+// is set, one matching ErrAuth.
+func NewClient(opts *Options) (*Client, error) {
+	if opts == nil {
+		return nil, &Error{Status: StatusInvalidArgument, Message: "llmkit: NewClient needs Options, not nil"}
+	}
+	if opts.h == 0 {
+		return nil, errClosed
+	}
+	defer runtime.KeepAlive(opts)
+	var h uintptr
+	if err := check(raw.Client_new(opts.h, &h)); err != nil {
+		return nil, err
+	}
+	c := &Client{h: h}
+	runtime.SetFinalizer(c, (*Client).Close)
+	return c, nil
+}
+
+// Close frees the client; calls still running end with ErrCancelled.
+// Closing twice is harmless; any other use after Close returns an error
+// matching ErrInvalidArgument. Close must not run while another goroutine
+// starts a call on c.
+func (c *Client) Close() error {
+	if c.h != 0 {
+		raw.Client_free(c.h)
+		c.h = 0
+		runtime.SetFinalizer(c, nil)
+	}
+	return nil
+}
+
+// ResponseError is a failed call the provider answered: its error, as for
+// any failed call, and the answer with its details (Response.HTTPStatus,
+// RetryAfter, ErrorMessage, ErrorDetail such as
+// "context_length_exceeded"). errors.Is matches it with the sentinel of
+// its status (ErrRateLimited, ErrOverloaded ...), and errors.As finds it:
+//
+//	var re *llmkit.ResponseError
+//	if errors.As(err, &re) && re.Response.RetryAfter > 0 { ... }
+type ResponseError struct {
+	Err      *Error
+	Response *Response
+}
+
+func (e *ResponseError) Error() string { return e.Err.Error() }
+
+// Unwrap gives the *Error, for errors.Is and errors.As.
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// optionsHandle is the handle of opts, nil meaning none.
+func optionsHandle(opts *Options) (uintptr, error) {
+	if opts == nil {
+		return 0, nil
+	}
+	if opts.h == 0 {
+		return 0, errClosed
+	}
+	return opts.h, nil
+}
+
+// Chat sends req and waits for the whole answer. callOpts (nil for none)
+// holds this call's settings: "stream" ("true": stream without a callback,
+// for the timing figures), "raw" ("true": keep the answer's body in
+// Response.Raw), "timeout.*" and "header.NAME".
+//
+// The error matches the sentinel of its status: the provider's error
+// (ErrRateLimited, ErrAuth, ErrInvalidArgument, ErrNotFound, ErrOverloaded,
+// ErrProviderError, ErrTimeout), or ErrNetwork, ErrTimeout for the
+// transport (a stream cut short is ErrNetwork, "stream truncated"). When
+// the provider answered, the error is a *ResponseError holding the answer.
+// ctx ends the call: cancelled, with an error matching both ErrCancelled
+// and context.Canceled; at its deadline, both ErrTimeout and
+// context.DeadlineExceeded.
+func (c *Client) Chat(ctx context.Context, req *Request, callOpts *Options) (*Response, error) {
+	return c.chat(ctx, req, callOpts, nil)
+}
+
+// ChatStream sends req and streams the answer, calling onChunk with each
+// piece as it arrives, in order, on the calling goroutine; it returns the
+// whole answer as Chat does. When onChunk returns an error the stream
+// stops and ChatStream returns that error as is; when onChunk panics the
+// stream stops and ChatStream panics with the same value. onChunk runs
+// inside a C call, so it must not call runtime.Goexit (t.FailNow, t.Fatal
+// in a test).
+func (c *Client) ChatStream(ctx context.Context, req *Request, callOpts *Options, onChunk func(Chunk) error) (*Response, error) {
+	if onChunk == nil {
+		return nil, &Error{StatusInvalidArgument, "llmkit: ChatStream needs an onChunk function, not nil"}
+	}
+	return c.chat(ctx, req, callOpts, onChunk)
+}
+
+// streamState is what the stream callback leaves for the call to return.
+type streamState struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+func (c *Client) chat(ctx context.Context, req *Request, callOpts *Options, onChunk func(Chunk) error) (*Response, error) {
+	if c.h == 0 {
+		return nil, errClientClosed
+	}
+	opts, err := optionsHandle(callOpts)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Request_free(r)
+	defer runtime.KeepAlive(c)
+	defer runtime.KeepAlive(callOpts)
+
+	var stream uint // a cgo.Handle; 0: not streamed
+	var state streamState
+	if onChunk != nil {
+		// Runs on this goroutine, inside the C call: a panic must not
+		// unwind through C frames, so it is caught here and raised again
+		// once C has returned.
+		h := cgo.NewHandle(raw.ChunkFunc(func(ch raw.Chunk) (status int) {
+			returned := false // not recover() != nil: panic(nil) recovers nil
+			defer func() {
+				if !returned {
+					state.panicked, state.panicVal = true, recover()
+					status = int(StatusCancelled)
+				}
+			}()
+			err := onChunk(Chunk{Kind: ChunkKind(ch.Kind), Text: ch.Text, ToolIndex: ch.ToolIndex, ToolID: ch.ToolID, ToolName: ch.ToolName})
+			returned = true
+			if err != nil {
+				state.err = err
+				return int(StatusCancelled)
+			}
+			return int(StatusOK)
+		}))
+		defer h.Delete()
+		stream = uint(h)
+	}
+
+	var out uintptr
+	err = callWithContext(ctx, func(cancel uintptr) *raw.Failure {
+		return raw.Client_chat(c.h, r, opts, cancel, stream, &out)
+	})
+	var resp *Response
+	if out != 0 {
+		resp = readResponse(out)
+		raw.Response_free(out)
+	}
+	if state.panicked {
+		panic(state.panicVal)
+	}
+	if state.err != nil {
+		return nil, state.err
+	}
+	return answer(resp, err)
+}
+
+// answer is what a call returns: the response, or the error, holding the
+// response when there is one.
+func answer(resp *Response, err error) (*Response, error) {
+	if err == nil {
+		return resp, nil
+	}
+	if e, ok := err.(*Error); ok && resp != nil {
+		return nil, &ResponseError{Err: e, Response: resp}
+	}
+	return nil, err
+}
+
+// ParseResponse reads a recorded answer of provider ("openai",
+// "anthropic", "gemini", "ollama", "openai-compatible") as a call would,
+// without a network: a whole body, or with stream a whole SSE / NDJSON
+// stream. A provider's error body gives a *ResponseError of its status
+// (classified by the body alone); a body that is no answer an error
+// matching ErrProviderError (a cut stream ErrNetwork).
+func ParseResponse(provider string, body []byte, stream bool) (*Response, error) {
+	if err := checkName("provider", provider); err != nil {
+		return nil, err
+	}
+	flag := 0
+	if stream {
+		flag = 1
+	}
+	var out uintptr
+	err := check(raw.Response_parse(provider, body, flag, &out))
+	var resp *Response
+	if out != 0 {
+		resp = readResponse(out)
+		raw.Response_free(out)
+	}
+	return answer(resp, err)
+}
+
+// Embeddings are the vectors of an embeddings call, one per input, in input
+// order.
+type Embeddings struct {
+	Vectors [][]float32
+	// InputTokens is what the provider counted (0 when it reports none).
+	InputTokens int64
+}
+
+// Embed embeds texts with model ("" for the client's "model"): OpenAI,
+// Gemini and Ollama. The inputs are split into batches the provider
+// accepts (OpenAI 2048, Gemini 100, Ollama 512), sent
+// "embeddings.concurrency" at a time; the call fails as a whole, with that
+// batch's error, when any batch fails. callOpts (nil for none):
+// "dimensions", "timeout.*", "header.NAME". ctx ends the call as Chat's.
+func (c *Client) Embed(ctx context.Context, model string, texts []string, callOpts *Options) (*Embeddings, error) {
+	if c.h == 0 {
+		return nil, errClientClosed
+	}
+	if err := checkName("model", model); err != nil {
+		return nil, err
+	}
+	opts, err := optionsHandle(callOpts)
+	if err != nil {
+		return nil, err
+	}
+	defer runtime.KeepAlive(c)
+	defer runtime.KeepAlive(callOpts)
+	// cgo lets no C array hold Go pointers: the texts go joined, with
+	// their lengths.
+	lens := make([]int, len(texts))
+	size := 0
+	for i, t := range texts {
+		lens[i] = len(t)
+		size += len(t)
+	}
+	var joined strings.Builder
+	joined.Grow(size)
+	for _, t := range texts {
+		joined.WriteString(t)
+	}
+	var v uintptr
+	err = callWithContext(ctx, func(cancel uintptr) *raw.Failure {
+		return raw.Client_embed(c.h, model, joined.String(), lens, opts, cancel, &v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Vectors_free(v)
+	return readVectors(v)
+}
+
+// ParseEmbeddings reads a recorded embeddings answer of provider (openai,
+// openai-compatible, gemini's batchEmbedContents, ollama's /api/embed):
+// every vector it holds. A body that is no embeddings answer is an error
+// matching ErrProviderError; a provider's error body one of its status.
+func ParseEmbeddings(provider string, body []byte) (*Embeddings, error) {
+	if err := checkName("provider", provider); err != nil {
+		return nil, err
+	}
+	var v uintptr
+	if err := check(raw.Vectors_parse(provider, body, &v)); err != nil {
+		return nil, err
+	}
+	defer raw.Vectors_free(v)
+	return readVectors(v)
+}
+
+func readVectors(v uintptr) (*Embeddings, error) {
+	n := int(raw.Vectors_count(v))
+	e := &Embeddings{Vectors: make([][]float32, n), InputTokens: raw.Vectors_input_tokens(v)}
+	for i := range e.Vectors {
+		var vec []float32 // not &e.Vectors[i]: cgo checks the whole array it points into
+		if err := check(raw.Vectors_get(v, int64(i), &vec)); err != nil {
+			return nil, err
+		}
+		if vec == nil {
+			vec = []float32{}
+		}
+		e.Vectors[i] = vec
+	}
+	return e, nil
+}

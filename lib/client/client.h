@@ -1,0 +1,68 @@
+// A client of one provider: its endpoint, its HTTP transport, and the calls
+// made through them (chat, blocking or async, whole or streamed; embeddings
+// in concurrent batches). The C API's llmkit_client.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "core/cancel.h"
+#include "http/transport.h"
+#include "options/options.h"
+#include "providers/provider.h"
+
+namespace llmkit::client {
+
+// What a call ends with: its status (and message), and the answer when one
+// arrived (error answers included).
+struct Result {
+  llmkit_status status = LLMKIT_OK;
+  String message;
+  std::unique_ptr<providers::Response> response;
+};
+
+struct Vectors {
+  providers::Vector<providers::Vector<float>> values;
+  std::int64_t input_tokens = 0;
+};
+
+class Client {
+ public:
+  // A streamed piece; a status other than OK stops the call with it.
+  using ChunkFn = std::function<llmkit_status(const providers::Delta&)>;
+  using DoneFn = std::function<void(Result)>;
+
+  // `environment` reads a variable (getenv in production; tests pass their own).
+  Client(const Options& options, const std::function<const char*(const char*)>& environment);
+  ~Client();
+
+  std::string_view provider_name() const { return provider_.name(); }
+
+  // Blocking: `on_chunk` (may be empty) runs on the calling thread.
+  Result chat(const providers::ChatRequest& request, const Options* call_options,
+              const Cancel* cancel, const ChunkFn& on_chunk);
+  // Async: `on_chunk` and `done` run on the loop thread. Throws (and never
+  // calls `done`) when the call cannot start.
+  void chat_async(const providers::ChatRequest& request, const Options* call_options,
+                  const Cancel* cancel, ChunkFn on_chunk, DoneFn done);
+
+  // Throws the failing batch's status.
+  Vectors embed(std::string_view model, const providers::Vector<String>& inputs,
+                const Options* call_options, const Cancel* cancel);
+
+ private:
+  http::Request build(const providers::ChatRequest& request, bool stream,
+                      const Options* call_options) const;
+
+  Options options_;  // a copy: its "header.*" go with every call
+  const providers::Provider& provider_;
+  providers::Endpoint endpoint_;
+  String model_;
+  http::Timeouts timeouts_;
+  std::int64_t embed_concurrency_ = 4;
+  http::Transport transport_;
+};
+
+}  // namespace llmkit::client

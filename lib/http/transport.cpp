@@ -1,0 +1,801 @@
+// The HTTP transport: one libcurl multi handle driven by one thread.
+//
+// Threads. start() (any thread) checks the request, queues a Transfer under
+// Loop::mutex and calls curl_multi_wakeup. Everything else belongs to the
+// loop thread: it configures each queued transfer's easy handle and adds it
+// to the multi handle, runs curl_multi_perform, reads finished transfers,
+// enforces the timeouts curl has no option for, and calls every Receiver.
+//
+// Cancellation. A transfer whose Request has a Cancel registers a
+// Cancel::Watch (lib/core/cancel.h) whose hook calls curl_multi_wakeup, so a
+// trigger() from any thread ends curl_multi_poll at once; every loop pass
+// then checks each active transfer's flag (an atomic load). Chosen over
+// polling the flags with a short slice while cancellable transfers run:
+// LLM streams last seconds to minutes, and a slice would cost hundreds of
+// wake-ups a second each while still adding up to a slice of latency.
+//
+// Timers. connect and total are curl's own (CURLOPT_CONNECTTIMEOUT_MS,
+// CURLOPT_TIMEOUT_MS). first_byte and idle are deadlines the loop keeps per
+// transfer: curl_multi_poll waits no longer than the nearest one (and, by
+// itself, no longer than curl's internal timers), and each pass ends the
+// transfers whose deadline has passed. A pass scans the active transfers,
+// O(n) for the few hundred a client runs at most, small beside curl's work.
+#include "http/transport.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/error.h"
+
+namespace llmkit::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Clock::time_point kNever = Clock::time_point::max();
+// The longest poll when no deadline is near; wake-ups end it sooner.
+constexpr int kMaxWaitMs = 10'000;
+// curl's connect timeout when CURLOPT_CONNECTTIMEOUT_MS is 0.
+constexpr std::int64_t kCurlDefaultConnectMs = 300'000;
+
+constexpr std::string_view kClosed = "the client was closed";
+constexpr std::string_view kCancelled = "the call was cancelled";
+
+// curl_global_init once per process, whichever thread gets here first;
+// std::call_once tries again after a failure. Never undone (a documented
+// process-wide singleton: libcurl cannot be re-initialised safely while
+// another library in the process may use it).
+std::once_flag g_curl_once;
+
+void init_curl() {
+  std::call_once(g_curl_once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      fail(LLMKIT_INTERNAL, "curl_global_init failed");
+    }
+  });
+}
+
+void check(CURLcode rc, const char* what) {
+  if (rc != CURLE_OK) {
+    fail(rc == CURLE_OUT_OF_MEMORY ? LLMKIT_OUT_OF_MEMORY : LLMKIT_INTERNAL,
+         std::string("curl_easy_setopt(") + what + "): " + curl_easy_strerror(rc));
+  }
+}
+
+void check(CURLMcode rc, const char* what) {
+  if (rc != CURLM_OK) {
+    fail(rc == CURLM_OUT_OF_MEMORY ? LLMKIT_OUT_OF_MEMORY : LLMKIT_INTERNAL,
+         std::string(what) + ": " + curl_multi_strerror(rc));
+  }
+}
+
+void check(CURLSHcode rc, const char* what) {
+  if (rc != CURLSHE_OK) {
+    fail(rc == CURLSHE_NOMEM ? LLMKIT_OUT_OF_MEMORY : LLMKIT_INTERNAL,
+         std::string(what) + ": " + curl_share_strerror(rc));
+  }
+}
+
+struct EasyDeleter {
+  void operator()(CURL* e) const noexcept { curl_easy_cleanup(e); }
+};
+struct MultiDeleter {
+  void operator()(CURLM* m) const noexcept { curl_multi_cleanup(m); }
+};
+struct ShareDeleter {
+  void operator()(CURLSH* s) const noexcept { curl_share_cleanup(s); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
+};
+struct UrlDeleter {
+  void operator()(CURLU* u) const noexcept { curl_url_cleanup(u); }
+};
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// RFC 9110 token characters: methods and header names.
+bool is_token(std::string_view s) {
+  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
+}
+
+std::string ms_text(std::int64_t ms) {
+  return std::to_string(ms) + " ms";
+}
+
+// Checks what start() can check without the loop; throws INVALID_ARGUMENT.
+// Messages name a header by its index only: a line may carry a key.
+void validate(const Request& r) {
+  if (r.url.empty()) fail(LLMKIT_INVALID_ARGUMENT, "the request has no URL");
+  if (!is_token(r.method))
+    fail(LLMKIT_INVALID_ARGUMENT, "the request's method is not an HTTP token");
+  const Timeouts& t = r.timeouts;
+  if (t.connect_ms < 0 || t.first_byte_ms < 0 || t.total_ms < 0 || t.idle_ms < 0) {
+    fail(LLMKIT_INVALID_ARGUMENT, "a timeout is negative");
+  }
+  for (std::size_t i = 0; i < r.headers.size(); ++i) {
+    const std::string_view line = r.headers[i];
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos || !is_token(line.substr(0, colon)) ||
+        line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+      fail(LLMKIT_INVALID_ARGUMENT,
+           "request header " + std::to_string(i) + " is not one 'Name: value' line");
+    }
+  }
+  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
+  if (!url) throw std::bad_alloc();
+  const String text(r.url);  // curl_url_set needs a terminated string
+  if (const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0);
+      rc != CURLUE_OK) {
+    fail(LLMKIT_INVALID_ARGUMENT, std::string("the URL is malformed: ") + curl_url_strerror(rc));
+  }
+  char* scheme = nullptr;
+  if (curl_url_get(url.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+    fail(LLMKIT_INVALID_ARGUMENT, "the URL has no scheme");
+  }
+  const bool web = std::string_view(scheme) == "http" || std::string_view(scheme) == "https";
+  curl_free(scheme);
+  if (!web) fail(LLMKIT_INVALID_ARGUMENT, "the URL's scheme is not http or https");
+}
+
+// Replaces every occurrence of `secret` in `text` (secrets shorter than 8
+// bytes are left: they cannot be keys, and would only blank out words).
+void scrub(String& text, std::string_view secret) {
+  constexpr std::string_view kMark = "[redacted]";
+  if (secret.size() < 8) return;
+  for (auto at = text.find(secret); at != String::npos; at = text.find(secret, at + kMark.size())) {
+    text.replace(at, secret.size(), kMark);
+  }
+}
+
+void scrub_words(String& text, std::string_view value, char separator) {
+  scrub(text, value);
+  while (!value.empty()) {
+    const auto end = std::min(value.find(separator), value.size());
+    scrub(text, trim(value.substr(0, end)));
+    value.remove_prefix(std::min(end + 1, value.size()));
+  }
+}
+
+// `message` without the request's header values (whole, and word by word:
+// "Bearer sk-...") or its URL's query values (Gemini's ?key=), which curl's
+// messages or a Receiver's exception might quote.
+String redact(std::string_view message, const Request& r) {
+  String out = make_string(message);
+  for (const String& line : r.headers) {
+    const std::string_view h = line;
+    scrub_words(out, trim(h.substr(std::min(h.find(':') + 1, h.size()))), ' ');
+  }
+  const std::string_view url = r.url;
+  if (const auto q = url.find('?'); q != std::string_view::npos) {
+    std::string_view query = url.substr(q + 1);
+    query = query.substr(0, query.find('#'));
+    while (!query.empty()) {
+      const auto end = std::min(query.find('&'), query.size());
+      const std::string_view item = query.substr(0, end);
+      scrub(out, item.substr(std::min(item.find('=') + 1, item.size())));
+      query.remove_prefix(std::min(end + 1, query.size()));
+    }
+  }
+  return out;
+}
+
+// One request on its way: owned by the queue, then by the active list,
+// then destroyed just before its on_done. Heap-allocated and never moved:
+// curl holds pointers into it (body, error buffer, callbacks' user data).
+struct Transfer {
+  Transfer(Request r, Receiver& rc) : request(std::move(r)), receiver(&rc) {
+    if (request.timeouts.first_byte_ms > 0) {
+      first_byte_deadline = started + std::chrono::milliseconds(request.timeouts.first_byte_ms);
+    }
+  }
+
+  // Records why a callback stops the transfer (curl then ends it with a
+  // write error, which this replaces). The first reason wins. No throw.
+  void stop(llmkit_status why, std::string_view message) noexcept {
+    if (stop_status != LLMKIT_OK) return;
+    stop_status = why;
+    try {
+      stop_message = make_string(message);
+    } catch (...) {  // out of memory: the status alone has to do
+      stop_message.clear();
+    }
+  }
+
+  bool cancelled() const { return request.cancel != nullptr && request.cancel->triggered(); }
+
+  Request request;
+  Receiver* receiver;
+  const Clock::time_point started = Clock::now();
+  Clock::time_point first_byte_deadline = kNever;  // until any response byte
+  Clock::time_point idle_deadline = kNever;        // from the first body byte on
+
+  std::unique_ptr<curl_slist, SlistDeleter> header_list;  // outlives `easy`
+  std::unique_ptr<CURL, EasyDeleter> easy;
+  bool in_multi = false;
+  std::optional<Cancel::Watch> watch;  // engaged while registered
+  std::array<char, CURL_ERROR_SIZE> error{};
+
+  // The answer's head, as the header callback parses it.
+  int status = 0;
+  Headers headers;
+  bool any_byte = false;
+  bool head_sent = false;
+
+  llmkit_status stop_status = LLMKIT_OK;
+  String stop_message;
+
+  Transfer* prev = nullptr;  // in the queue or the active list
+  Transfer* next = nullptr;
+};
+
+// An intrusive list of transfers, so that moving one between lists never
+// allocates (and so never throws) on the loop thread. Owns its elements.
+class List {
+ public:
+  List() = default;
+  List(const List&) = delete;
+  List& operator=(const List&) = delete;
+  ~List() {
+    while (Transfer* t = pop_front()) destroy(t);
+  }
+
+  Transfer* front() const { return head_; }
+  bool empty() const { return head_ == nullptr; }
+
+  void push_back(Transfer* t) noexcept {
+    t->next = nullptr;
+    t->prev = tail_;
+    (tail_ != nullptr ? tail_->next : head_) = t;
+    tail_ = t;
+  }
+
+  void remove(Transfer* t) noexcept {
+    (t->prev != nullptr ? t->prev->next : head_) = t->next;
+    (t->next != nullptr ? t->next->prev : tail_) = t->prev;
+    t->prev = t->next = nullptr;
+  }
+
+  Transfer* pop_front() noexcept {
+    Transfer* t = head_;
+    if (t != nullptr) remove(t);
+    return t;
+  }
+
+  void swap(List& other) noexcept {
+    std::swap(head_, other.head_);
+    std::swap(tail_, other.tail_);
+  }
+
+ private:
+  Transfer* head_ = nullptr;
+  Transfer* tail_ = nullptr;
+};
+
+// Runs a Receiver callback at curl's callback boundary: an exception stops
+// the transfer (its status and message go to on_done) instead of unwinding
+// through C. False when it threw.
+template <class F>
+bool guarded(Transfer& t, F&& f) noexcept {
+  try {
+    std::forward<F>(f)();
+    return true;
+  } catch (const Error& e) {
+    t.stop(e.status(), e.what());
+  } catch (const std::bad_alloc&) {
+    t.stop(LLMKIT_OUT_OF_MEMORY, "out of memory in a response callback");
+  } catch (const std::exception& e) {
+    t.stop(LLMKIT_INTERNAL, std::string("a response callback threw: ") + e.what());
+  } catch (...) {
+    t.stop(LLMKIT_INTERNAL, "a response callback threw an unknown exception");
+  }
+  return false;
+}
+
+void send_head(Transfer& t) {
+  t.head_sent = true;
+  if (t.status == 0) {  // no status line seen (cannot happen with HTTP/1.x or 2)
+    long code = 0;
+    curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &code);
+    t.status = static_cast<int>(code);
+  }
+  t.receiver->on_head(t.status, t.headers);
+}
+
+// One line of a head, CRLF included. A status line starts a new head (the
+// last one is the answer: 1xx heads come before it); the blank line ending
+// a final head sends it. Lines after that are trailers: ignored.
+void header_line(Transfer& t, std::string_view line) {
+  if (t.head_sent) return;
+  line = trim(line);
+  if (line.substr(0, 5) == "HTTP/") {
+    t.headers.clear();
+    t.status = 0;
+    const auto space = line.find(' ');
+    if (space != std::string_view::npos) {
+      for (const char c : line.substr(space + 1, 3)) {
+        if (c < '0' || c > '9') break;
+        t.status = t.status * 10 + (c - '0');
+      }
+    }
+    return;
+  }
+  if (line.empty()) {
+    if (t.status >= 200) send_head(t);
+    return;
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  String name = make_string(trim(line.substr(0, colon)));
+  std::transform(name.begin(), name.end(), name.begin(), lower);
+  t.headers.emplace_back(std::move(name), make_string(trim(line.substr(colon + 1))));
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  t.any_byte = true;
+  if (t.cancelled()) {
+    t.stop(LLMKIT_CANCELLED, kCancelled);
+    return CURL_WRITEFUNC_ERROR;
+  }
+  return guarded(t, [&] { header_line(t, std::string_view(data, n)); }) ? n : CURL_WRITEFUNC_ERROR;
+}
+
+size_t on_write(char* data, size_t size, size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  t.any_byte = true;
+  if (t.cancelled()) {
+    t.stop(LLMKIT_CANCELLED, kCancelled);
+    return CURL_WRITEFUNC_ERROR;
+  }
+  if (t.request.timeouts.idle_ms > 0) {
+    t.idle_deadline = Clock::now() + std::chrono::milliseconds(t.request.timeouts.idle_ms);
+  }
+  const bool ok = guarded(t, [&] {
+    if (!t.head_sent) send_head(t);
+    if (!t.receiver->on_body(std::string_view(data, n))) {
+      t.stop(LLMKIT_CANCELLED, "the receiver stopped the transfer");
+    }
+  });
+  return ok && t.stop_status == LLMKIT_OK ? n : CURL_WRITEFUNC_ERROR;
+}
+
+void wake_loop(void* multi) {
+  curl_multi_wakeup(static_cast<CURLM*>(multi));
+}
+
+}  // namespace
+
+struct Transport::Loop {
+  explicit Loop(const Settings& s);
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  void enqueue(Unique<Transfer> t);
+
+  static void share_lock(CURL* /*easy*/, curl_lock_data data, curl_lock_access /*access*/,
+                         void* user) {
+    static_cast<Loop*>(user)->share_locks[data].lock();
+  }
+  static void share_unlock(CURL* /*easy*/, curl_lock_data data, void* user) {
+    static_cast<Loop*>(user)->share_locks[data].unlock();
+  }
+
+  void run() noexcept;
+  void begin(Transfer* t) noexcept;
+  void configure(Transfer& t);
+  void read_messages() noexcept;
+  void complete(Transfer* t, CURLcode rc) noexcept;
+  void sweep() noexcept;
+  int wait_ms() const noexcept;
+  void finish(Transfer* t, llmkit_status status, std::string_view message) noexcept;
+
+  const Settings settings;
+  std::array<std::mutex, CURL_LOCK_DATA_LAST> share_locks;  // outlive `share`
+  std::unique_ptr<CURLSH, ShareDeleter> share;
+  std::unique_ptr<CURLM, MultiDeleter> multi;  // goes before `share`
+  std::atomic<std::uint64_t> connections{0};
+
+  std::mutex mutex;
+  List queue;            // guarded by mutex
+  bool closing = false;  // guarded by mutex
+  List active;           // the loop thread's
+
+  std::thread thread;  // last: starts once everything above exists
+};
+
+Transport::Loop::Loop(const Settings& s) : settings(s) {
+  if (s.max_connections < 0 || s.max_connections_per_host < 0) {
+    fail(LLMKIT_INVALID_ARGUMENT, "a connection limit is negative");
+  }
+  init_curl();
+  share.reset(curl_share_init());
+  multi.reset(curl_multi_init());
+  if (!share || !multi) fail(LLMKIT_OUT_OF_MEMORY, "cannot create the curl handles");
+  CURLSH* sh = share.get();
+  check(curl_share_setopt(sh, CURLSHOPT_USERDATA, this), "CURLSHOPT_USERDATA");
+  check(curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, &Loop::share_lock), "CURLSHOPT_LOCKFUNC");
+  check(curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, &Loop::share_unlock), "CURLSHOPT_UNLOCKFUNC");
+  for (const curl_lock_data d :
+       {CURL_LOCK_DATA_CONNECT, CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION}) {
+    check(curl_share_setopt(sh, CURLSHOPT_SHARE, d), "CURLSHOPT_SHARE");
+  }
+  CURLM* m = multi.get();
+  check(curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, s.max_connections_per_host),
+        "CURLMOPT_MAX_HOST_CONNECTIONS");
+  check(curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, s.max_connections),
+        "CURLMOPT_MAX_TOTAL_CONNECTIONS");
+  check(curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX), "CURLMOPT_PIPELINING");
+  thread = std::thread([this] { run(); });
+}
+
+Transport::Loop::~Loop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    closing = true;
+  }
+  curl_multi_wakeup(multi.get());
+  thread.join();
+}
+
+void Transport::Loop::enqueue(Unique<Transfer> t) {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (closing) fail(LLMKIT_CANCELLED, std::string(kClosed));
+    queue.push_back(t.release());
+  }
+  curl_multi_wakeup(multi.get());
+}
+
+void Transport::Loop::run() noexcept {
+  for (;;) {
+    List fresh;
+    bool stop = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      fresh.swap(queue);
+      stop = closing;
+    }
+    // Once `closing` is seen no start() can queue more: it checks under the
+    // same lock.
+    while (Transfer* t = fresh.pop_front()) {
+      if (stop) {
+        finish(t, LLMKIT_CANCELLED, kClosed);
+      } else {
+        begin(t);
+      }
+    }
+    if (stop) {
+      while (Transfer* t = active.front()) finish(t, LLMKIT_CANCELLED, kClosed);
+      return;
+    }
+    int running = 0;
+    curl_multi_perform(multi.get(), &running);
+    read_messages();
+    sweep();
+    curl_multi_poll(multi.get(), nullptr, 0, wait_ms(), nullptr);
+  }
+}
+
+void Transport::Loop::begin(Transfer* t) noexcept {
+  if (!guarded(*t, [&] { configure(*t); })) {
+    finish(t, t->stop_status, t->stop_message);
+    return;
+  }
+  if (t->request.cancel != nullptr) {
+    t->watch.emplace(&wake_loop, multi.get());
+    t->request.cancel->watch(*t->watch);
+    if (t->cancelled()) {  // triggered before the watch: no wake-up came
+      finish(t, LLMKIT_CANCELLED, kCancelled);
+      return;
+    }
+  }
+  if (const CURLMcode rc = curl_multi_add_handle(multi.get(), t->easy.get()); rc != CURLM_OK) {
+    finish(t, rc == CURLM_OUT_OF_MEMORY ? LLMKIT_OUT_OF_MEMORY : LLMKIT_INTERNAL,
+           std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
+    return;
+  }
+  t->in_multi = true;
+  active.push_back(t);
+}
+
+void Transport::Loop::configure(Transfer& t) {
+  const Request& r = t.request;
+  t.easy.reset(curl_easy_init());
+  if (!t.easy) fail(LLMKIT_OUT_OF_MEMORY, "curl_easy_init failed");
+  CURL* e = t.easy.get();
+  const String url(r.url);  // curl copies strings; these need a terminator
+  check(curl_easy_setopt(e, CURLOPT_URL, url.c_str()), "CURLOPT_URL");
+  check(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"), "CURLOPT_PROTOCOLS_STR");
+  check(curl_easy_setopt(e, CURLOPT_PRIVATE, &t), "CURLOPT_PRIVATE");
+  check(curl_easy_setopt(e, CURLOPT_SHARE, share.get()), "CURLOPT_SHARE");
+  check(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error.data()), "CURLOPT_ERRORBUFFER");
+  check(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L), "CURLOPT_NOSIGNAL");
+  check(curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L), "CURLOPT_TCP_KEEPALIVE");
+  check(curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+                         settings.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1),
+        "CURLOPT_HTTP_VERSION");
+  // HTTP/2: wait for a connection that may multiplex rather than open more.
+  // Only over TLS, where ALPN settles it at connect: for plain http curl
+  // would know only from the first answer's head, so a slow first call
+  // would hold every other one back.
+  if (settings.http2 && iequals(std::string_view(r.url).substr(0, 6), "https:")) {
+    check(curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L), "CURLOPT_PIPEWAIT");
+  }
+  check(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, settings.verify_tls ? 1L : 0L),
+        "CURLOPT_SSL_VERIFYPEER");
+  check(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, settings.verify_tls ? 2L : 0L),
+        "CURLOPT_SSL_VERIFYHOST");
+  if (!settings.ca_file.empty()) {
+    check(curl_easy_setopt(e, CURLOPT_CAINFO, settings.ca_file.c_str()), "CURLOPT_CAINFO");
+  }
+  if (!settings.proxy.empty()) {
+    check(curl_easy_setopt(e, CURLOPT_PROXY, settings.proxy.c_str()), "CURLOPT_PROXY");
+  }
+  // A proxy's CONNECT answer is not the server's head.
+  check(curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L),
+        "CURLOPT_SUPPRESS_CONNECT_HEADERS");
+  check(curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L), "CURLOPT_FOLLOWLOCATION");
+  // "": offer every encoding this curl decodes; on_body sees decoded bytes.
+  check(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""), "CURLOPT_ACCEPT_ENCODING");
+  check(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header), "CURLOPT_HEADERFUNCTION");
+  check(curl_easy_setopt(e, CURLOPT_HEADERDATA, &t), "CURLOPT_HEADERDATA");
+  check(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_write), "CURLOPT_WRITEFUNCTION");
+  check(curl_easy_setopt(e, CURLOPT_WRITEDATA, &t), "CURLOPT_WRITEDATA");
+  if (r.timeouts.connect_ms > 0) {
+    check(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeouts.connect_ms)),
+          "CURLOPT_CONNECTTIMEOUT_MS");
+  }
+  if (r.timeouts.total_ms > 0) {
+    check(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeouts.total_ms)),
+          "CURLOPT_TIMEOUT_MS");
+  }
+
+  const std::string_view method = r.method;
+  if (method == "GET" && r.body.empty()) {
+    check(curl_easy_setopt(e, CURLOPT_HTTPGET, 1L), "CURLOPT_HTTPGET");
+  } else if (method == "HEAD" && r.body.empty()) {
+    check(curl_easy_setopt(e, CURLOPT_NOBODY, 1L), "CURLOPT_NOBODY");
+  } else {
+    // Not copied by curl: the body lives in the Transfer until its end.
+    check(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())),
+          "CURLOPT_POSTFIELDSIZE_LARGE");
+    check(curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()), "CURLOPT_POSTFIELDS");
+    if (method != "POST") {
+      const String m(r.method);
+      check(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m.c_str()), "CURLOPT_CUSTOMREQUEST");
+    }
+  }
+
+  bool expect = false;
+  auto append = [&](const char* line) {
+    // The same list back, or a new one when it was empty; null: no memory.
+    curl_slist* list = curl_slist_append(t.header_list.get(), line);
+    if (list == nullptr) fail(LLMKIT_OUT_OF_MEMORY, "curl_slist_append failed");
+    if (!t.header_list) t.header_list.reset(list);
+  };
+  for (const String& line : r.headers) {
+    expect = expect || iequals(trim(std::string_view(line).substr(0, line.find(':'))), "expect");
+    append(line.c_str());
+  }
+  if (!expect) append("Expect:");  // no 100-continue round trip before a body
+  check(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list.get()), "CURLOPT_HTTPHEADER");
+}
+
+void Transport::Loop::read_messages() noexcept {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    void* user = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &user);
+    complete(static_cast<Transfer*>(user), msg->data.result);
+  }
+}
+
+void Transport::Loop::complete(Transfer* t, CURLcode rc) noexcept {
+  if (t->stop_status != LLMKIT_OK) {
+    finish(t, t->stop_status, t->stop_message);
+    return;
+  }
+  const Timeouts& to = t->request.timeouts;
+  std::string message;
+  try {
+    switch (rc) {
+      case CURLE_OK:
+        // A bodiless answer: its head, unless the header callback sent it.
+        if (!t->head_sent && !guarded(*t, [&] { send_head(*t); })) {
+          finish(t, t->stop_status, t->stop_message);
+        } else {
+          finish(t, LLMKIT_OK, "");
+        }
+        return;
+      case CURLE_OPERATION_TIMEDOUT: {
+        curl_off_t pretransfer = 0;  // 0: the connection (TCP, TLS, proxy) was never up
+        curl_easy_getinfo(t->easy.get(), CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+        if (pretransfer == 0 &&
+            (to.total_ms == 0 || (to.connect_ms > 0 && to.connect_ms <= to.total_ms))) {
+          message = "connect took longer than " +
+                    ms_text(to.connect_ms > 0 ? to.connect_ms : kCurlDefaultConnectMs);
+        } else if (to.total_ms > 0) {
+          message = "the call took longer than " + ms_text(to.total_ms);
+        } else {
+          message = std::string("timed out: ") + t->error.data();
+        }
+        finish(t, LLMKIT_TIMEOUT, message);
+        return;
+      }
+      case CURLE_ABORTED_BY_CALLBACK:
+        finish(t, LLMKIT_CANCELLED, kCancelled);
+        return;
+      default:
+        // Connect and DNS failures, TLS, a reset, a body shorter than its
+        // Content-Length (CURLE_PARTIAL_FILE): all the network's doing.
+        message = curl_easy_strerror(rc);
+        if (t->error[0] != '\0') message.append(": ").append(t->error.data());
+        finish(t, LLMKIT_NETWORK, message);
+        return;
+    }
+  } catch (...) {  // out of memory building a message: the status alone
+    finish(t, rc == CURLE_OPERATION_TIMEDOUT ? LLMKIT_TIMEOUT : LLMKIT_NETWORK, "");
+  }
+}
+
+void Transport::Loop::sweep() noexcept {
+  const Clock::time_point now = Clock::now();
+  Transfer* next = nullptr;
+  for (Transfer* t = active.front(); t != nullptr; t = next) {
+    next = t->next;
+    const Timeouts& to = t->request.timeouts;
+    try {
+      if (t->stop_status != LLMKIT_OK) {
+        finish(t, t->stop_status, t->stop_message);
+      } else if (t->cancelled()) {
+        finish(t, LLMKIT_CANCELLED, kCancelled);
+      } else if (!t->any_byte && now >= t->first_byte_deadline) {
+        finish(t, LLMKIT_TIMEOUT, "no first byte within " + ms_text(to.first_byte_ms));
+      } else if (now >= t->idle_deadline) {
+        finish(t, LLMKIT_TIMEOUT, "no data for " + ms_text(to.idle_ms) + " between chunks");
+      }
+    } catch (...) {  // out of memory building a message
+      finish(t, LLMKIT_TIMEOUT, "");
+    }
+  }
+}
+
+int Transport::Loop::wait_ms() const noexcept {
+  Clock::time_point nearest = kNever;
+  for (const Transfer* t = active.front(); t != nullptr; t = t->next) {
+    if (!t->any_byte) nearest = std::min(nearest, t->first_byte_deadline);
+    nearest = std::min(nearest, t->idle_deadline);
+  }
+  if (nearest == kNever) return kMaxWaitMs;
+  const auto left = nearest - Clock::now();
+  if (left <= Clock::duration::zero()) return 0;
+  // Rounded up: waking a little early would only poll again for nothing.
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<int>(std::min<std::int64_t>(ms, kMaxWaitMs));
+}
+
+// Ends `t`: out of curl and the lists, its Cancel unwatched, its memory
+// freed, then on_done. Nothing of the transfer is touched after on_done,
+// which may free the Receiver or the Cancel, or start() another transfer.
+void Transport::Loop::finish(Transfer* t, llmkit_status status, std::string_view message) noexcept {
+  Unique<Transfer> owner(t);
+  if (t->in_multi) {
+    active.remove(t);
+    curl_multi_remove_handle(multi.get(), t->easy.get());
+  }
+  if (t->easy) {
+    long opened = 0;
+    curl_easy_getinfo(t->easy.get(), CURLINFO_NUM_CONNECTS, &opened);
+    connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
+    t->easy.reset();
+  }
+  t->header_list.reset();
+  if (t->watch) {
+    t->request.cancel->unwatch(*t->watch);
+    t->watch.reset();
+  }
+  String text;
+  try {
+    text = redact(message, t->request);
+  } catch (...) {  // out of memory: the status alone
+    text.clear();
+  }
+  Receiver* receiver = t->receiver;
+  owner.reset();
+  try {
+    receiver->on_done(status, text);
+  } catch (...) {  // nobody left to tell: on_done must not throw (transport.h)
+  }
+}
+
+Transport::Transport(const Settings& settings) : loop_(std::make_unique<Loop>(settings)) {}
+
+Transport::~Transport() = default;
+
+void Transport::start(Request request, Receiver& receiver) {
+  validate(request);
+  loop_->enqueue(Unique<Transfer>(create<Transfer>(std::move(request), receiver)));
+}
+
+void Transport::perform(Request request, Receiver& receiver) {
+  if (std::this_thread::get_id() == loop_->thread.get_id()) {
+    fail(LLMKIT_INVALID_ARGUMENT, "perform() on the transport's own thread would never return");
+  }
+  // Forwards to `receiver`, then wakes perform(). The notify happens under
+  // the lock: once perform() can see `done`, the loop no longer touches this.
+  class Waiter final : public Receiver {
+   public:
+    explicit Waiter(Receiver& inner) : inner_(inner) {}
+    void on_head(int status, const Headers& headers) override { inner_.on_head(status, headers); }
+    bool on_body(std::string_view bytes) override { return inner_.on_body(bytes); }
+    void on_done(llmkit_status status, std::string_view message) override {
+      std::exception_ptr error;
+      try {
+        inner_.on_done(status, message);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = error;
+      done_ = true;
+      cv_.notify_all();
+    }
+    void wait() {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return done_; });
+      if (error_) std::rethrow_exception(error_);
+    }
+
+   private:
+    Receiver& inner_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::exception_ptr error_;
+  };
+  Waiter waiter(receiver);
+  start(std::move(request), waiter);
+  waiter.wait();
+}
+
+std::uint64_t Transport::connections_opened() const {
+  return loop_->connections.load(std::memory_order_relaxed);
+}
+
+}  // namespace llmkit::http

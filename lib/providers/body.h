@@ -1,0 +1,71 @@
+// What every provider does alike when it builds a request or reads an
+// answer: JSON bodies, the pass-through "extra" object, stream decoders
+// over SSE or NDJSON framing.
+#pragma once
+
+#include <simdjson.h>
+
+#include <memory>
+#include <string_view>
+
+#include "providers/provider.h"
+#include "stream/ndjson.h"
+#include "stream/sse.h"
+
+namespace llmkit::providers {
+
+// A POST of the JSON `body` to `url`; `extra` (a JSON object text, may be
+// empty) is merged in first: its members replace the body's, objects
+// merging member by member.
+http::Request post_json(std::string_view url, String body, std::string_view extra);
+void add_header(http::Request& request, std::string_view name, std::string_view value);
+
+// Parses a provider's answer: PROVIDER_ERROR when it is not JSON.
+simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_view body);
+
+// The array `key` of an embeddings answer: PROVIDER_ERROR when `doc` has none.
+simdjson::dom::array embeddings_array(simdjson::dom::element doc, std::string_view key);
+
+// Reads a JSON array of numbers into `out`: PROVIDER_ERROR for anything else.
+void read_vector(simdjson::dom::element array, Vector<float>& out);
+
+// The common half of every provider's stream decoder: framing (SSE or
+// JSON lines), JSON parsing of each event, and accumulating pieces into the
+// response. Each provider reads the events.
+class Decoder : public StreamDecoder,
+                private stream::SseParser::Handler,
+                private stream::NdjsonParser::Handler {
+ public:
+  enum class Framing { kSse, kNdjson };
+  Decoder(Framing framing, Response& out, DeltaFn on_delta)
+      : out_(out), framing_(framing), on_delta_(std::move(on_delta)) {}
+  void feed(std::string_view bytes) final;
+  bool done() const final { return done_; }
+
+ protected:
+  // One event's JSON data (`event` is "" for a JSON line or an unnamed event).
+  virtual void on_json(std::string_view event, simdjson::dom::element data) = 0;
+  // An event whose data is not JSON ("[DONE]"): PROVIDER_ERROR unless overridden.
+  virtual void on_text(std::string_view event, std::string_view data);
+  // Appends a text or reasoning piece and passes it on.
+  void text(Delta::Kind kind, std::string_view piece);
+  // Appends to tool call `index` (created on its first piece) and passes it on.
+  void tool_call(std::int64_t index, std::string_view id, std::string_view name,
+                 std::string_view arguments);
+
+  Response& out_;
+  bool done_ = false;
+
+ private:
+  void on_event(std::string_view event, std::string_view data) final;
+  void on_line(std::string_view line) final { on_event({}, line); }
+  void emit(const Delta& d);
+
+  Framing framing_;
+  DeltaFn on_delta_;
+  stream::SseParser sse_;
+  stream::NdjsonParser ndjson_;
+  simdjson::dom::parser parser_;
+};
+
+}  // namespace llmkit::providers

@@ -1,0 +1,23 @@
+// Ollama's native API: /api/chat (a stream of JSON lines by default) and
+// /api/embed.
+#pragma once
+
+#include "providers/provider.h"
+
+namespace llmkit::providers {
+
+class Ollama final : public Provider {
+ public:
+  std::string_view name() const override { return "ollama"; }
+  http::Request chat_request(const Endpoint& endpoint, const ChatRequest& request,
+                             bool stream) const override;
+  void parse(std::string_view body, Response& out) const override;
+  std::unique_ptr<StreamDecoder> decoder(Response& out, DeltaFn on_delta) const override;
+  // Ollama sets no limit; one request per 512 keeps a batch's memory modest.
+  std::size_t embed_batch() const override { return 512; }
+  http::Request embed_request(const Endpoint& endpoint, const EmbedRequest& request) const override;
+  std::int64_t parse_embeddings(std::string_view body, std::size_t inputs,
+                                Vector<Vector<float>>& out) const override;
+};
+
+}  // namespace llmkit::providers

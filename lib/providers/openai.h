@@ -1,0 +1,25 @@
+// OpenAI Chat Completions and OpenAI-compatible servers.
+#pragma once
+
+#include "providers/provider.h"
+
+namespace llmkit::providers {
+
+class OpenAi final : public Provider {
+ public:
+  explicit OpenAi(bool compatible) : compatible_(compatible) {}
+  std::string_view name() const override { return compatible_ ? "openai-compatible" : "openai"; }
+  http::Request chat_request(const Endpoint& endpoint, const ChatRequest& request,
+                             bool stream) const override;
+  void parse(std::string_view body, Response& out) const override;
+  std::unique_ptr<StreamDecoder> decoder(Response& out, DeltaFn on_delta) const override;
+  std::size_t embed_batch() const override { return 2048; }  // OpenAI's limit per request
+  http::Request embed_request(const Endpoint& endpoint, const EmbedRequest& request) const override;
+  std::int64_t parse_embeddings(std::string_view body, std::size_t inputs,
+                                Vector<Vector<float>>& out) const override;
+
+ private:
+  bool compatible_;
+};
+
+}  // namespace llmkit::providers

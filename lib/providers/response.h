@@ -1,0 +1,56 @@
+// The normalised answer of every provider (docs/providers.md).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "llmkit.h"
+#include "providers/request.h"
+
+namespace llmkit::providers {
+
+struct Usage {
+  std::int64_t input = 0;  // every prompt token; cached and cache_write are parts of it
+  std::int64_t output = 0;
+  std::int64_t cached_input = 0;
+  std::int64_t cache_write = 0;
+  std::int64_t reasoning = 0;  // part of output
+};
+
+struct Response {
+  String text;
+  String reasoning;
+  Vector<ToolCall> tool_calls;
+  llmkit_finish_reason finish = LLMKIT_FINISH_NONE;
+  String finish_raw;
+  Usage usage;
+  String model;
+  String id;
+
+  // An error answer: status not OK.
+  llmkit_status status = LLMKIT_OK;
+  String message;
+  String detail;  // e.g. "context_length_exceeded", "overloaded"
+  std::int64_t retry_after_ms = -1;
+  int http_status = 0;
+
+  String raw;  // the body, when asked for (a stream's events are not kept)
+
+  // Timing, in microseconds from the start of the call.
+  std::int64_t latency_us = 0;
+  std::int64_t first_token_us = -1;
+  std::int64_t max_gap_us = 0;  // the longest pause between two stream chunks
+  std::int64_t chunks = 0;
+};
+
+const char* finish_name(llmkit_finish_reason finish) noexcept;
+
+// Appends the normalised answer as one JSON object (docs/providers.md):
+// text, reasoning, finish_reason, usage, tool_calls, and error for an error.
+void append_json(String& out, const Response& r);
+
+// Sets the error fields; `finish` becomes ERROR.
+void set_error(Response& r, llmkit_status status, std::string_view message,
+               std::string_view detail = {});
+
+}  // namespace llmkit::providers
