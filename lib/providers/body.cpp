@@ -72,6 +72,34 @@ simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_v
   return doc;
 }
 
+String inputs_body(const EmbedRequest& r, bool encoding_format) {
+  String body;
+  wire::Writer w(body);
+  w.begin_object().field("model", r.model).key("input").begin_array();
+  for (const String& in : r.inputs) w.string(in);
+  w.end_array();
+  if (r.dimensions) w.key("dimensions").number(*r.dimensions);
+  if (encoding_format) w.field("encoding_format", "float");
+  w.end_object();
+  return body;
+}
+
+void require_count(std::size_t got, std::size_t inputs) {
+  if (got != inputs) {
+    fail(LLMKIT_PROVIDER_ERROR, "the answer has " + std::to_string(got) + " embeddings for " +
+                                    std::to_string(inputs) + " inputs");
+  }
+}
+
+ToolCall whole_call(std::string_view id, std::string_view name, simdjson::dom::element args,
+                    std::size_t index) {
+  ToolCall c{id.empty() ? make_string("call_" + std::to_string(index)) : make_string(id),
+             make_string(name),
+             {}};
+  json::append_element(c.arguments, args);
+  return c;
+}
+
 simdjson::dom::array embeddings_array(simdjson::dom::element doc, std::string_view key) {
   simdjson::dom::array a;
   if (!doc.is_object() || doc.get_object()[key].get_array().get(a)) {

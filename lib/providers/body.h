@@ -23,6 +23,17 @@ void add_header(http::Request& request, std::string_view name, std::string_view 
 // Parses a provider's answer: PROVIDER_ERROR when it is not JSON.
 simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_view body);
 
+// The body {"model":..., "input":[...], "dimensions":...} that OpenAI's
+// /embeddings and Ollama's /api/embed both take; OpenAI's also asks for
+// floats ("encoding_format"), not base64.
+String inputs_body(const EmbedRequest& request, bool encoding_format);
+// PROVIDER_ERROR unless an answer holds one embedding per input.
+void require_count(std::size_t got, std::size_t inputs);
+// A tool call that arrives whole (Gemini, Ollama): its arguments object as
+// compact JSON, and "call_N" (N = `index`) when the provider gave no id.
+ToolCall whole_call(std::string_view id, std::string_view name, simdjson::dom::element args,
+                    std::size_t index);
+
 // The array `key` of an embeddings answer: PROVIDER_ERROR when `doc` has none.
 simdjson::dom::array embeddings_array(simdjson::dom::element doc, std::string_view key);
 

@@ -164,11 +164,6 @@ bool read_chunk(element doc, Response& out, OnText on_text, OnCall on_call) {
   return false;
 }
 
-String call_id(element call, std::size_t index) {
-  const std::string_view id = wire::str(call, "id");
-  return id.empty() ? make_string("call_" + std::to_string(index)) : make_string(id);
-}
-
 class GeminiDecoder final : public Decoder {
  public:
   GeminiDecoder(Response& out, DeltaFn fn) : Decoder(Framing::kSse, out, std::move(fn)) {}
@@ -186,11 +181,10 @@ class GeminiDecoder final : public Decoder {
           text(thought ? Delta::kReasoning : Delta::kText, piece);
         },
         [&](element call) {
-          const int index = static_cast<int>(out_.tool_calls.size());
-          String args;
-          json::append_element(args, wire::member(call, "args"));
-          const String id = call_id(call, out_.tool_calls.size());
-          tool_call(index, id, wire::str(call, "name"), args);
+          const std::size_t index = out_.tool_calls.size();
+          const ToolCall c = whole_call(wire::str(call, "id"), wire::str(call, "name"),
+                                        wire::member(call, "args"), index);
+          tool_call(static_cast<std::int64_t>(index), c.id, c.name, c.arguments);
         });
   }
 };
@@ -255,9 +249,8 @@ void Gemini::parse(std::string_view body, Response& out) const {
       doc, out,
       [&](std::string_view piece, bool thought) { (thought ? out.reasoning : out.text) += piece; },
       [&](element call) {
-        ToolCall c{call_id(call, out.tool_calls.size()), make_string(wire::str(call, "name")), {}};
-        json::append_element(c.arguments, wire::member(call, "args"));
-        out.tool_calls.push_back(std::move(c));
+        out.tool_calls.push_back(whole_call(wire::str(call, "id"), wire::str(call, "name"),
+                                            wire::member(call, "args"), out.tool_calls.size()));
       });
 }
 
@@ -290,10 +283,7 @@ std::int64_t Gemini::parse_embeddings(std::string_view body, std::size_t inputs,
   const element doc = parse_answer(parser, body);
   const auto embeddings = embeddings_array(doc, "embeddings");
   if (inputs == 0) inputs = embeddings.size();
-  if (embeddings.size() != inputs) {
-    fail(LLMKIT_PROVIDER_ERROR, "the answer has " + std::to_string(embeddings.size()) +
-                                    " embeddings for " + std::to_string(inputs) + " inputs");
-  }
+  require_count(embeddings.size(), inputs);
   for (const element e : embeddings) {
     out.emplace_back();
     read_vector(wire::member(e, "values"), out.back());

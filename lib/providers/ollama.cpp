@@ -89,10 +89,6 @@ bool read_line(element doc, Response& out, OnText on_text, OnCall on_call) {
   return true;
 }
 
-String call_id(std::size_t index) {
-  return make_string("call_" + std::to_string(index));
-}
-
 class OllamaDecoder final : public Decoder {
  public:
   OllamaDecoder(Response& out, DeltaFn fn) : Decoder(Framing::kNdjson, out, std::move(fn)) {}
@@ -109,10 +105,10 @@ class OllamaDecoder final : public Decoder {
           text(thinking ? Delta::kReasoning : Delta::kText, piece);
         },
         [&](element fn) {
-          const int index = static_cast<int>(out_.tool_calls.size());
-          String args;
-          json::append_element(args, wire::member(fn, "arguments"));
-          tool_call(index, call_id(out_.tool_calls.size()), wire::str(fn, "name"), args);
+          const std::size_t index = out_.tool_calls.size();
+          const ToolCall c =
+              whole_call({}, wire::str(fn, "name"), wire::member(fn, "arguments"), index);
+          tool_call(static_cast<std::int64_t>(index), c.id, c.name, c.arguments);
         });
   }
 };
@@ -166,9 +162,8 @@ void Ollama::parse(std::string_view body, Response& out) const {
         (thinking ? out.reasoning : out.text) += piece;
       },
       [&](element fn) {
-        ToolCall c{call_id(out.tool_calls.size()), make_string(wire::str(fn, "name")), {}};
-        json::append_element(c.arguments, wire::member(fn, "arguments"));
-        out.tool_calls.push_back(std::move(c));
+        out.tool_calls.push_back(whole_call({}, wire::str(fn, "name"),
+                                            wire::member(fn, "arguments"), out.tool_calls.size()));
       });
 }
 
@@ -177,14 +172,7 @@ std::unique_ptr<StreamDecoder> Ollama::decoder(Response& out, DeltaFn on_delta) 
 }
 
 http::Request Ollama::embed_request(const Endpoint& endpoint, const EmbedRequest& r) const {
-  String body;
-  wire::Writer w(body);
-  w.begin_object().field("model", r.model).key("input").begin_array();
-  for (const String& in : r.inputs) w.string(in);
-  w.end_array();
-  if (r.dimensions) w.key("dimensions").number(*r.dimensions);
-  w.end_object();
-  http::Request req = post_json(endpoint.base_url + "/api/embed", std::move(body), {});
+  http::Request req = post_json(endpoint.base_url + "/api/embed", inputs_body(r, false), {});
   if (!endpoint.api_key.empty()) add_header(req, "Authorization", "Bearer " + endpoint.api_key);
   return req;
 }
@@ -195,10 +183,7 @@ std::int64_t Ollama::parse_embeddings(std::string_view body, std::size_t inputs,
   const element doc = parse_answer(parser, body);
   const auto embeddings = embeddings_array(doc, "embeddings");
   if (inputs == 0) inputs = embeddings.size();
-  if (embeddings.size() != inputs) {
-    fail(LLMKIT_PROVIDER_ERROR, "the answer has " + std::to_string(embeddings.size()) +
-                                    " embeddings for " + std::to_string(inputs) + " inputs");
-  }
+  require_count(embeddings.size(), inputs);
   for (const element e : embeddings) {
     out.emplace_back();
     read_vector(e, out.back());

@@ -260,14 +260,7 @@ std::unique_ptr<StreamDecoder> OpenAi::decoder(Response& out, DeltaFn on_delta) 
 }
 
 http::Request OpenAi::embed_request(const Endpoint& endpoint, const EmbedRequest& r) const {
-  String body;
-  wire::Writer w(body);
-  w.begin_object().field("model", r.model).key("input").begin_array();
-  for (const String& in : r.inputs) w.string(in);
-  w.end_array();
-  if (r.dimensions) w.key("dimensions").number(*r.dimensions);
-  w.field("encoding_format", "float").end_object();
-  http::Request req = post_json(endpoint.base_url + "/embeddings", std::move(body), {});
+  http::Request req = post_json(endpoint.base_url + "/embeddings", inputs_body(r, true), {});
   if (!endpoint.api_key.empty()) add_header(req, "Authorization", "Bearer " + endpoint.api_key);
   return req;
 }
@@ -295,10 +288,7 @@ std::int64_t OpenAi::parse_embeddings(std::string_view body, std::size_t inputs,
     read_vector(wire::member(item, "embedding"), vectors[at]);
     ++seen;
   }
-  if (seen != inputs) {
-    fail(LLMKIT_PROVIDER_ERROR, "the answer has " + std::to_string(seen) + " embeddings for " +
-                                    std::to_string(inputs) + " inputs");
-  }
+  require_count(seen, inputs);
   out.reserve(out.size() + inputs);
   for (auto& v : vectors) out.push_back(std::move(v));
   return wire::num(wire::member(doc, "usage"), "prompt_tokens");
