@@ -40,10 +40,32 @@ simdjson::dom::array embeddings_array(simdjson::dom::element doc, std::string_vi
 // Reads a JSON array of numbers into `out`: PROVIDER_ERROR for anything else.
 void read_vector(simdjson::dom::element array, Vector<float>& out);
 
+// Where a reader of parts that arrive whole (Gemini's, Ollama's) puts them:
+// straight into a whole answer, or through a Decoder out as pieces too.
+class Parts {
+ public:
+  virtual ~Parts() = default;
+  virtual void piece(std::string_view text, bool reasoning) = 0;
+  virtual void call(ToolCall call) = 0;
+};
+
+class AnswerParts final : public Parts {
+ public:
+  explicit AnswerParts(Response& out) : out_(out) {}
+  void piece(std::string_view text, bool reasoning) override {
+    (reasoning ? out_.reasoning : out_.text).append(text.data(), text.size());
+  }
+  void call(ToolCall call) override { out_.tool_calls.push_back(std::move(call)); }
+
+ private:
+  Response& out_;
+};
+
 // The common half of every provider's stream decoder: framing (SSE or
 // JSON lines), JSON parsing of each event, and accumulating pieces into the
 // response. Each provider reads the events.
 class Decoder : public StreamDecoder,
+                public Parts,
                 private stream::SseParser::Handler,
                 private stream::NdjsonParser::Handler {
  public:
@@ -52,6 +74,12 @@ class Decoder : public StreamDecoder,
       : out_(out), framing_(framing), on_delta_(std::move(on_delta)) {}
   void feed(std::string_view bytes) final;
   bool done() const final { return done_; }
+  void piece(std::string_view text, bool reasoning) final {
+    this->text(reasoning ? Delta::kReasoning : Delta::kText, text);
+  }
+  void call(ToolCall c) final {
+    tool_call(static_cast<std::int64_t>(out_.tool_calls.size()), c.id, c.name, c.arguments);
+  }
 
  protected:
   // One event's JSON data (`event` is "" for a JSON line or an unnamed event).

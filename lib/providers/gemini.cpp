@@ -129,11 +129,10 @@ void read_usage(element usage, Usage& u) {
   u.cached_input = wire::num(usage, "cachedContentTokenCount");
 }
 
-// Reads one response (a whole answer or one stream chunk). `on_text` and
-// `on_call` receive the first candidate's parts in order; returns true
-// when it carried a finish reason (or a blocked prompt).
-template <class OnText, class OnCall>
-bool read_chunk(element doc, Response& out, OnText on_text, OnCall on_call) {
+// Reads one response (a whole answer or one stream chunk): the first
+// candidate's parts go to `parts` in order. True when it carried a finish
+// reason (or a blocked prompt).
+bool read_chunk(element doc, Response& out, Parts& parts) {
   if (out.id.empty()) out.id = make_string(wire::str(doc, "responseId"));
   if (out.model.empty()) out.model = make_string(wire::str(doc, "modelVersion"));
   read_usage(wire::member(doc, "usageMetadata"), out.usage);
@@ -147,9 +146,11 @@ bool read_chunk(element doc, Response& out, OnText on_text, OnCall on_call) {
     if (wire::num(candidate, "index") != 0) continue;
     for (const element part : wire::array(wire::member(candidate, "content"), "parts")) {
       if (wire::has(part, "functionCall")) {
-        on_call(wire::member(part, "functionCall"));
+        const element call = wire::member(part, "functionCall");
+        parts.call(whole_call(wire::str(call, "id"), wire::str(call, "name"),
+                              wire::member(call, "args"), out.tool_calls.size()));
       } else if (wire::has(part, "text")) {
-        on_text(wire::str(part, "text"), wire::truthy(part, "thought"));
+        parts.piece(wire::str(part, "text"), wire::truthy(part, "thought"));
       }
     }
     const std::string_view raw = wire::str(candidate, "finishReason");
@@ -175,17 +176,7 @@ class GeminiDecoder final : public Decoder {
       return;
     }
     // Gemini has no end-of-stream event: the chunk with a finish reason is the last.
-    done_ = read_chunk(
-        chunk, out_,
-        [&](std::string_view piece, bool thought) {
-          text(thought ? Delta::kReasoning : Delta::kText, piece);
-        },
-        [&](element call) {
-          const std::size_t index = out_.tool_calls.size();
-          const ToolCall c = whole_call(wire::str(call, "id"), wire::str(call, "name"),
-                                        wire::member(call, "args"), index);
-          tool_call(static_cast<std::int64_t>(index), c.id, c.name, c.arguments);
-        });
+    done_ = read_chunk(chunk, out_, *this);
   }
 };
 
@@ -245,13 +236,8 @@ void Gemini::parse(std::string_view body, Response& out) const {
   if (!wire::has(doc, "candidates") && !wire::has(doc, "promptFeedback")) {
     fail(LLMKIT_PROVIDER_ERROR, "the answer is not a generateContent response (no \"candidates\")");
   }
-  read_chunk(
-      doc, out,
-      [&](std::string_view piece, bool thought) { (thought ? out.reasoning : out.text) += piece; },
-      [&](element call) {
-        out.tool_calls.push_back(whole_call(wire::str(call, "id"), wire::str(call, "name"),
-                                            wire::member(call, "args"), out.tool_calls.size()));
-      });
+  AnswerParts parts(out);
+  read_chunk(doc, out, parts);
 }
 
 std::unique_ptr<StreamDecoder> Gemini::decoder(Response& out, DeltaFn on_delta) const {

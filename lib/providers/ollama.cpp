@@ -68,15 +68,18 @@ bool read_error(element doc, Response& out) {
   return true;
 }
 
-// Reads one /api/chat object (the whole answer or one line of a stream).
-template <class OnText, class OnCall>
-bool read_line(element doc, Response& out, OnText on_text, OnCall on_call) {
+// Reads one /api/chat object (the whole answer or one line of a stream)
+// into `parts`; true for the last (done).
+bool read_line(element doc, Response& out, Parts& parts) {
   if (out.model.empty()) out.model = make_string(wire::str(doc, "model"));
   const element message = wire::member(doc, "message");
-  on_text(wire::str(message, "thinking"), true);
-  on_text(wire::str(message, "content"), false);
-  for (const element call : wire::array(message, "tool_calls"))
-    on_call(wire::member(call, "function"));
+  parts.piece(wire::str(message, "thinking"), true);
+  parts.piece(wire::str(message, "content"), false);
+  for (const element call : wire::array(message, "tool_calls")) {
+    const element fn = wire::member(call, "function");
+    parts.call(whole_call({}, wire::str(fn, "name"), wire::member(fn, "arguments"),
+                          out.tool_calls.size()));
+  }
   if (!wire::truthy(doc, "done")) return false;
   const std::string_view raw = wire::str(doc, "done_reason");
   out.finish_raw = make_string(raw);
@@ -99,17 +102,7 @@ class OllamaDecoder final : public Decoder {
       done_ = true;
       return;
     }
-    done_ = read_line(
-        line, out_,
-        [&](std::string_view piece, bool thinking) {
-          text(thinking ? Delta::kReasoning : Delta::kText, piece);
-        },
-        [&](element fn) {
-          const std::size_t index = out_.tool_calls.size();
-          const ToolCall c =
-              whole_call({}, wire::str(fn, "name"), wire::member(fn, "arguments"), index);
-          tool_call(static_cast<std::int64_t>(index), c.id, c.name, c.arguments);
-        });
+    done_ = read_line(line, out_, *this);
   }
 };
 
@@ -156,15 +149,8 @@ void Ollama::parse(std::string_view body, Response& out) const {
   if (!wire::has(doc, "message")) {
     fail(LLMKIT_PROVIDER_ERROR, "the answer is not a chat response (no \"message\")");
   }
-  read_line(
-      doc, out,
-      [&](std::string_view piece, bool thinking) {
-        (thinking ? out.reasoning : out.text) += piece;
-      },
-      [&](element fn) {
-        out.tool_calls.push_back(whole_call({}, wire::str(fn, "name"),
-                                            wire::member(fn, "arguments"), out.tool_calls.size()));
-      });
+  AnswerParts parts(out);
+  read_line(doc, out, parts);
 }
 
 std::unique_ptr<StreamDecoder> Ollama::decoder(Response& out, DeltaFn on_delta) const {
