@@ -1,7 +1,7 @@
 # Ruby bindings for llmkit. Llmkit::Native is the SWIG-generated layer; this
 # file gives it Ruby's shape: module functions, Options, Tokenizer,
 # RateLimiter, Cancel, an exception class per status; llmkit/cache the
-# response cache.
+# response cache; llmkit/client the provider calls.
 require "json"
 require "llmkit/version"
 require "llmkit/native"
@@ -31,17 +31,25 @@ module Llmkit
   class Error < StandardError
     attr_reader :status
 
+    # The Llmkit::Response of a provider call that the provider answered
+    # with an error (its retry_after, http_status, error_detail ...); nil
+    # for every other failure.
+    attr_reader :response
+
     def initialize(message, status)
       super(message)
       @status = status
+      @response = nil
     end
 
     def status_name = Llmkit.status_str(status)
 
     # The native layer raises what this returns; a status newer than these
     # bindings still raises, as a plain Error.
-    def self.for_status(status, message)
-      ERRORS.fetch(status, Error).new(message, status)
+    def self.for_status(status, message, response = nil)
+      error = ERRORS.fetch(status, Error).new(message, status)
+      error.instance_variable_set(:@response, response) if response
+      error
     end
   end
 
@@ -470,3 +478,4 @@ module Llmkit
 end
 
 require "llmkit/cache"
+require "llmkit/client"
