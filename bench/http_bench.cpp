@@ -4,6 +4,9 @@
 // must: llmkit normalises the answer, libcurl only collects the bytes. The
 // target is >= 0.9x raw libcurl's requests/s (a time ratio <= 1.11x).
 // cpu_us_per_req counts the whole process's CPU (llmkit's loop thread too).
+// Five repetitions each, interleaved at random by `make bench`
+// (--benchmark_enable_random_interleaving): the ratio is of the medians, as
+// one slow second of a shared machine otherwise decides it.
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
 #include <time.h>
@@ -115,7 +118,12 @@ void chat_curl(benchmark::State& state) {
 }
 
 // One caller, and eight at once (one llmkit client shared; eight easy handles).
-BENCHMARK(chat_llmkit)->Name("http/chat")->UseRealTime()->Threads(1)->Threads(8);
-BENCHMARK(chat_curl)->Name("http/chat/baseline")->UseRealTime()->Threads(1)->Threads(8);
+BENCHMARK(chat_llmkit)->Name("http/chat")->UseRealTime()->Threads(1)->Threads(8)->Repetitions(5);
+BENCHMARK(chat_curl)
+    ->Name("http/chat/baseline")
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(8)
+    ->Repetitions(5);
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 
 namespace {
@@ -14,8 +15,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
+    // With repetitions the median stands for the benchmark: one slow
+    // repetition on a shared machine then moves no ratio.
     for (const auto& r : runs) {
-      if (r.run_type == Run::RT_Iteration) ns_[r.benchmark_name()] = r.GetAdjustedRealTime();
+      if (r.run_type == Run::RT_Iteration && medians_.count(r.run_name.str()) == 0) {
+        ns_[r.benchmark_name()] = r.GetAdjustedRealTime();
+      } else if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") {
+        medians_.insert(r.run_name.str());
+        ns_[r.run_name.str()] = r.GetAdjustedRealTime();
+      }
     }
   }
   void Finalize() override {
@@ -25,7 +33,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (name.find("/baseline") != std::string::npos) continue;
       // "x/real_time/threads:2" is compared with "x/baseline/real_time/threads:2",
       // or, when x has none, with that of its parent ("x/shm" with "x/baseline").
-      const auto suffix_at = std::min(name.find("/real_time"), name.find("/threads:"));
+      const auto suffix_at =
+          std::min({name.find("/repeats:"), name.find("/real_time"), name.find("/threads:")});
       const std::string suffix = suffix_at == std::string::npos ? "" : name.substr(suffix_at);
       std::string prefix = name.substr(0, std::min(suffix_at, name.size()));
       auto base = ns_.end();
@@ -41,6 +50,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   std::map<std::string, double> ns_;
+  std::set<std::string> medians_;  // names measured with repetitions
 };
 
 }  // namespace

@@ -585,9 +585,10 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
 
 /* A client calls one provider: OpenAI Chat Completions, any
  * OpenAI-compatible server, Anthropic Messages, Gemini or Ollama. Every
- * client runs one HTTP event loop on a background thread with a shared
- * connection pool (keep-alive, HTTP/2 where offered); calls from any
- * number of threads share it. docs/providers.md describes how each
+ * client runs one HTTP event loop with a shared connection pool
+ * (keep-alive, HTTP/2 where offered); calls from any number of threads
+ * share it. The client's background thread drives the loop, except that a
+ * blocking call finding it idle drives it itself (no thread hand-off). docs/providers.md describes how each
  * provider's answer becomes the one response below.
  * Options (durations in milliseconds):
  *   "provider"        openai, openai-compatible, anthropic, gemini, ollama (required)

@@ -250,16 +250,39 @@ struct Exchange {
   llmkit_status stopped = LLMKIT_OK;
 };
 
-// Runs on the loop thread and wakes the caller; stream bytes are queued
-// for the caller's thread, where the stream callback runs.
-class BlockingReceiver final : public http::Receiver {
+// A whole answer, read by whichever thread drives the loop (the caller's
+// own when the loop is idle, see http/transport.cpp); no user code runs here.
+class WholeReceiver final : public http::Receiver {
  public:
-  explicit BlockingReceiver(bool queue)
-      : queue_(queue), sync_(std::allocate_shared<Sync>(Allocator<Sync>())) {}
+  explicit WholeReceiver(Exchange& call) : call_(call) {}
+
+  void on_head(int status, const http::Headers& headers) override { call_.head(status, headers); }
+  bool on_body(std::string_view bytes) override {
+    call_.body(bytes);
+    return true;
+  }
+  void on_done(llmkit_status status, std::string_view message) override {
+    status_ = status;
+    message_ = make_string(message);
+  }
+  Result finish() { return call_.finish(status_, message_); }
+
+ private:
+  Exchange& call_;
+  llmkit_status status_ = LLMKIT_OK;
+  String message_;
+};
+
+// A stream read on the loop thread, its pieces queued for the caller's
+// thread, where the stream callback runs: a slow callback then holds back
+// no other call.
+class StreamReceiver final : public http::Receiver {
+ public:
+  StreamReceiver() : sync_(std::allocate_shared<Sync>(Allocator<Sync>())) {}
 
   // The caller is woken after the lock is released: woken under it, it would
   // only block again on the mutex, a second round of context switches per
-  // call. `sync` is held by a copy, since once done is set the caller may
+  // piece. `sync` is held by a copy, since once done is set the caller may
   // return and destroy this receiver before notify_one runs.
   void on_head(int status, const http::Headers& headers) override {
     {
@@ -268,13 +291,9 @@ class BlockingReceiver final : public http::Receiver {
       headers_ = headers;
       has_head_ = true;
     }
-    if (queue_) sync_->cv.notify_one();  // a whole answer is read at the end
+    sync_->cv.notify_one();
   }
   bool on_body(std::string_view bytes) override {
-    if (!queue_) {
-      body_.append(bytes.data(), bytes.size());  // read by the caller after on_done only
-      return true;
-    }
     {
       std::lock_guard<std::mutex> lock(sync_->mutex);
       pieces_.emplace_back(bytes.data(), bytes.size());
@@ -320,7 +339,6 @@ class BlockingReceiver final : public http::Receiver {
     const llmkit_status status = failed_ != LLMKIT_OK ? failed_ : done_status_;
     const String message = failed_ != LLMKIT_OK ? failed_message_ : done_message_;
     lock.unlock();
-    if (!body_.empty()) call.body(body_);  // a whole answer, gathered on the loop thread
     return call.finish(status, message);
   }
 
@@ -342,13 +360,11 @@ class BlockingReceiver final : public http::Receiver {
     }
   }
 
-  bool queue_;
   std::shared_ptr<Sync> sync_;
   bool has_head_ = false;
   int status_ = 0;
   http::Headers headers_;
   std::deque<String, Allocator<String>> pieces_;
-  String body_;
   bool done_ = false;
   llmkit_status done_status_ = LLMKIT_OK;
   String done_message_;
@@ -479,9 +495,15 @@ Result Client::chat(const providers::ChatRequest& request, const Options* call_o
   const CallFlags flags = flags_of(call_options, static_cast<bool>(on_chunk));
   Exchange call(provider_, flags.stream, flags.raw, on_chunk);
   http::Request r = build(request, flags.stream, call_options);
+  if (!flags.stream) {
+    r.cancel = cancel;
+    WholeReceiver receiver(call);
+    transport_.perform(std::move(r), receiver);
+    return receiver.finish();
+  }
   LinkedCancel stop(cancel);
   r.cancel = &stop.get();
-  BlockingReceiver receiver(flags.stream);
+  StreamReceiver receiver;
   transport_.start(std::move(r), receiver);
   return receiver.run(call, stop.get());
 }

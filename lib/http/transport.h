@@ -1,7 +1,8 @@
-// HTTP for provider calls: one libcurl multi loop on a background thread per
-// Transport, shared connections, DNS and TLS sessions (CURLSH), HTTP/2 where
-// the server offers it. Any thread may start a transfer; the answer arrives
-// through a Receiver, called on the loop thread.
+// HTTP for provider calls: one libcurl multi loop per Transport, shared
+// connections, DNS and TLS sessions (CURLSH), HTTP/2 where the server offers
+// it. Any thread may start a transfer; the answer arrives through a
+// Receiver, called by the thread driving the loop: the Transport's own
+// thread, or for perform() a perform() caller (transport.cpp says when).
 #pragma once
 
 #include <cstdint>
@@ -37,7 +38,8 @@ struct Request {
 // Header names are lower-cased; values are trimmed.
 using Headers = std::vector<std::pair<String, String>, Allocator<std::pair<String, String>>>;
 
-// Receives one transfer's answer, on the loop thread, in this order:
+// Receives one transfer's answer, on the thread driving the loop (for
+// start(), always the Transport's own thread), in this order:
 // on_head once (unless the transfer fails first), on_body any number of
 // times, on_done exactly once. It must outlive on_done and must not block.
 // on_head comes with the final head (1xx heads are skipped; redirects are
@@ -81,8 +83,9 @@ class Transport {
   // URL, a scheme other than http/https, a bad method or header line, a
   // negative timeout; CANCELLED once the destructor has begun.
   void start(Request request, Receiver& receiver);
-  // Runs `request` and returns once receiver.on_done has returned.
-  // Not to be called from the loop thread (a Receiver): INVALID_ARGUMENT.
+  // Runs `request` and returns once receiver.on_done has returned; when the
+  // loop is idle, on the calling thread. Not to be called from a Receiver
+  // of this Transport: INVALID_ARGUMENT.
   void perform(Request request, Receiver& receiver);
 
   // Connections opened so far (CURLINFO_NUM_CONNECTS summed over finished

@@ -10,10 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -110,6 +112,16 @@ class Recorder : public llmkit::http::Receiver {
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
+};
+
+// A Recorder that also notes the thread its on_done ran on.
+class ThreadRecorder : public Recorder {
+ public:
+  void on_done(llmkit_status s, std::string_view m) override {
+    thread = std::this_thread::get_id();  // published by Recorder's lock
+    Recorder::on_done(s, m);
+  }
+  std::thread::id thread;
 };
 
 // A loopback port with nothing listening: connects are refused.
@@ -616,6 +628,92 @@ TEST_F(HttpTransport, PerformFromAReceiverIsRefused) {
   transport.perform(get("/_upstream/health"), r);
   EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
   EXPECT_EQ(r.nested, LLMKIT_INVALID_ARGUMENT);
+}
+
+TEST_F(HttpTransport, PerformOnAnIdleLoopRunsOnTheCallingThread) {
+  Transport transport(Settings{});
+  ThreadRecorder blocking;
+  transport.perform(chat(), blocking);
+  ASSERT_EQ(blocking.done, LLMKIT_OK) << blocking.message;
+  EXPECT_EQ(blocking.thread, std::this_thread::get_id());  // no hand-off to the loop thread
+  ThreadRecorder async;
+  transport.start(chat(), async);
+  ASSERT_TRUE(async.wait());
+  EXPECT_EQ(async.done, LLMKIT_OK) << async.message;
+  EXPECT_NE(async.thread, std::this_thread::get_id());
+}
+
+TEST_F(HttpTransport, AsyncCallbacksNeverRunOnACallerDrivingTheLoop) {
+  Transport transport(Settings{});
+  std::thread::id driver;
+  Recorder slow;
+  std::thread caller([&] {
+    driver = std::this_thread::get_id();
+    transport.perform(chat("delay=300", "driving"), slow);  // finds the loop idle: drives it
+  });
+  wait_logged(transport, "driving");  // a blocking call while `caller` drives
+  ThreadRecorder async;
+  transport.start(chat(), async);
+  ASSERT_TRUE(async.wait());
+  caller.join();
+  EXPECT_EQ(slow.done, LLMKIT_OK) << slow.message;
+  EXPECT_EQ(async.done, LLMKIT_OK) << async.message;
+  EXPECT_NE(async.thread, driver);
+  EXPECT_NE(async.thread, std::this_thread::get_id());
+}
+
+TEST_F(HttpTransport, BlockingAndAsyncCallsMixFromManyThreads) {
+  Transport transport(Settings{});
+  constexpr int kThreads = 4;
+  constexpr int kEach = 25;
+  std::vector<std::unique_ptr<ThreadRecorder>> async;
+  for (int i = 0; i < kThreads * kEach; ++i) async.push_back(std::make_unique<ThreadRecorder>());
+  std::mutex mutex;
+  std::set<std::thread::id> callers;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        callers.insert(std::this_thread::get_id());
+      }
+      for (int i = 0; i < kEach; ++i) {
+        Recorder r;
+        transport.perform(chat(), r);
+        if (r.done != LLMKIT_OK || r.dones != 1 || r.status != 200) ++failures;
+        transport.start(chat(), *async[t * kEach + i]);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  std::set<std::thread::id> async_threads;
+  for (auto& r : async) {
+    ASSERT_TRUE(r->wait());
+    EXPECT_EQ(r->done, LLMKIT_OK) << r->message;
+    EXPECT_EQ(r->dones, 1);
+    async_threads.insert(r->thread);
+  }
+  EXPECT_EQ(async_threads.size(), 1U);  // the transport's own thread
+  for (const auto& id : async_threads) EXPECT_EQ(callers.count(id), 0U);
+}
+
+TEST_F(HttpTransport, AReusedHandleForgetsTheLastTransfersOptions) {
+  Transport transport(Settings{});
+  Request timed = chat("delay=1000");
+  timed.timeouts.total_ms = 100;
+  Recorder first;
+  transport.perform(std::move(timed), first);
+  EXPECT_EQ(first.done, LLMKIT_TIMEOUT) << first.message;
+  Recorder health;  // a GET in between
+  transport.perform(get("/_upstream/health"), health);
+  ASSERT_EQ(health.done, LLMKIT_OK) << health.message;
+  EXPECT_EQ(health.body, "ok");
+  Recorder second;  // no total timeout any more, and a POST again
+  transport.perform(chat("delay=300"), second);
+  EXPECT_EQ(second.done, LLMKIT_OK) << second.message;
+  EXPECT_EQ(second.body, llmkit::test::fixture("openai/chat_completion_text.json"));
 }
 
 }  // namespace
