@@ -633,10 +633,13 @@ void Transport::Loop::thread_main() noexcept {
 }
 
 bool Transport::Loop::drive(const Waiter* mine) noexcept {
+  // Restored after: a callback driving another client's loop comes back
+  // into this one.
+  struct Restore {
+    const void* outer;
+    ~Restore() { t_driving = outer; }
+  } restore{t_driving};
   t_driving = this;
-  struct Clear {
-    ~Clear() { t_driving = nullptr; }
-  } clear;
   for (;;) {
     List fresh;
     bool stop = false;

@@ -609,24 +609,45 @@ TEST_F(HttpTransport, BadRequestsAreRefusedByStart) {
   EXPECT_EQ(r.done_count(), 0);  // nothing was started
 }
 
+// Calls `other` (may be null) and then its own transport from on_done.
+class Nested : public Recorder {
+ public:
+  Nested(Transport& own, Transport* other, Request (*make)())
+      : own_(own), other_(other), make_(make) {}
+  void on_done(llmkit_status s, std::string_view m) override {
+    if (other_ != nullptr) {
+      Recorder elsewhere;
+      other_->perform(make_(), elsewhere);
+      other_done = elsewhere.done;
+    }
+    Recorder inner;
+    nested = status_of([&] { own_.perform(make_(), inner); });
+    Recorder::on_done(s, m);
+  }
+  llmkit_status other_done = LLMKIT_INTERNAL;
+  llmkit_status nested = LLMKIT_OK;
+
+ private:
+  Transport& own_;
+  Transport* other_;
+  Request (*make_)();
+};
+
 TEST_F(HttpTransport, PerformFromAReceiverIsRefused) {
   Transport transport(Settings{});
-  class Nested : public Recorder {
-   public:
-    explicit Nested(Transport& t) : transport_(t) {}
-    void on_done(llmkit_status s, std::string_view m) override {
-      Recorder inner;
-      nested = status_of([&] { transport_.perform(get("/_upstream/health"), inner); });
-      Recorder::on_done(s, m);
-    }
-    llmkit_status nested = LLMKIT_OK;
-
-   private:
-    Transport& transport_;
-  };
-  Nested r(transport);
+  Nested r(transport, nullptr, [] { return get("/_upstream/health"); });
   transport.perform(get("/_upstream/health"), r);
   EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
+  EXPECT_EQ(r.nested, LLMKIT_INVALID_ARGUMENT);
+}
+
+TEST_F(HttpTransport, PerformFromAReceiverIsRefusedAfterACallOnAnotherTransport) {
+  Transport transport(Settings{});
+  Transport other(Settings{});
+  Nested r(transport, &other, [] { return get("/_upstream/health"); });
+  transport.perform(get("/_upstream/health"), r);
+  EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
+  EXPECT_EQ(r.other_done, LLMKIT_OK);  // another transport's loop is free to call
   EXPECT_EQ(r.nested, LLMKIT_INVALID_ARGUMENT);
 }
 
