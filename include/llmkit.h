@@ -588,8 +588,9 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  * client runs one HTTP event loop with a shared connection pool
  * (keep-alive, HTTP/2 where offered); calls from any number of threads
  * share it. The client's background thread drives the loop, except that a
- * blocking call finding it idle drives it itself (no thread hand-off). docs/providers.md describes how each
- * provider's answer becomes the one response below.
+ * blocking call finding it idle drives it itself (no thread hand-off).
+ * docs/providers.md describes how each provider's answer becomes the one
+ * response below.
  * Options (durations in milliseconds):
  *   "provider"        openai, openai-compatible, anthropic, gemini, ollama (required)
  *   "base_url"        default: the provider's public API (openai
