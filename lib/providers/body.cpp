@@ -63,6 +63,10 @@ void add_header(http::Request& request, std::string_view name, std::string_view 
   request.headers.push_back(std::move(h));
 }
 
+void add_bearer(http::Request& request, const Endpoint& endpoint) {
+  if (!endpoint.api_key.empty()) add_header(request, "Authorization", "Bearer " + endpoint.api_key);
+}
+
 simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_view body) {
   simdjson::dom::element doc;
   if (const auto err = parser.parse(body.data(), body.size()).get(doc)) {

@@ -19,6 +19,9 @@ namespace llmkit::providers {
 // merging member by member.
 http::Request post_json(std::string_view url, String body, std::string_view extra);
 void add_header(http::Request& request, std::string_view name, std::string_view value);
+// "Authorization: Bearer KEY" when the endpoint has a key (OpenAI and the
+// servers speaking its format, Ollama behind a proxy); nothing otherwise.
+void add_bearer(http::Request& request, const Endpoint& endpoint);
 
 // Parses a provider's answer: PROVIDER_ERROR when it is not JSON.
 simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_view body);

@@ -138,7 +138,7 @@ http::Request Ollama::chat_request(const Endpoint& endpoint, const ChatRequest& 
   write_options(w, r);
   w.key("stream").boolean(stream).end_object();
   http::Request req = post_json(endpoint.base_url + "/api/chat", std::move(body), r.extra);
-  if (!endpoint.api_key.empty()) add_header(req, "Authorization", "Bearer " + endpoint.api_key);
+  add_bearer(req, endpoint);
   return req;
 }
 
@@ -159,7 +159,7 @@ std::unique_ptr<StreamDecoder> Ollama::decoder(Response& out, DeltaFn on_delta) 
 
 http::Request Ollama::embed_request(const Endpoint& endpoint, const EmbedRequest& r) const {
   http::Request req = post_json(endpoint.base_url + "/api/embed", inputs_body(r, false), {});
-  if (!endpoint.api_key.empty()) add_header(req, "Authorization", "Bearer " + endpoint.api_key);
+  add_bearer(req, endpoint);
   return req;
 }
 

@@ -220,7 +220,7 @@ http::Request OpenAi::chat_request(const Endpoint& endpoint, const ChatRequest& 
   }
   w.end_object();
   http::Request req = post_json(endpoint.base_url + "/chat/completions", std::move(body), r.extra);
-  if (!endpoint.api_key.empty()) add_header(req, "Authorization", "Bearer " + endpoint.api_key);
+  add_bearer(req, endpoint);
   return req;
 }
 
@@ -261,7 +261,7 @@ std::unique_ptr<StreamDecoder> OpenAi::decoder(Response& out, DeltaFn on_delta) 
 
 http::Request OpenAi::embed_request(const Endpoint& endpoint, const EmbedRequest& r) const {
   http::Request req = post_json(endpoint.base_url + "/embeddings", inputs_body(r, true), {});
-  if (!endpoint.api_key.empty()) add_header(req, "Authorization", "Bearer " + endpoint.api_key);
+  add_bearer(req, endpoint);
   return req;
 }
 
