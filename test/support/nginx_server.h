@@ -26,6 +26,8 @@
 #include <tuple>
 #include <vector>
 
+#include "support/loopback.h"
+
 extern char** environ;
 
 namespace llmkit::test {
@@ -93,7 +95,7 @@ class NginxServer {
       throw std::runtime_error("cannot start nginx: is it installed (scripts/install-deps.sh)?");
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!accepts()) {
+    while (!accepts(port_)) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -214,30 +216,6 @@ class NginxServer {
       if (!dir.empty() && access((dir + "/nginx").c_str(), X_OK) == 0) return dir + "/nginx";
     }
     throw std::runtime_error("cannot find nginx: is it installed (scripts/install-deps.sh)?");
-  }
-  static int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      close(fd);
-      throw std::runtime_error("no free port");
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-  }
-  bool accepts() const {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(fd);
-    return ok;
   }
 
   bool tls_ = false;

@@ -18,6 +18,8 @@
 
 extern char** environ;
 
+#include "support/loopback.h"
+
 namespace llmkit::test {
 
 class RedisServer {
@@ -44,7 +46,7 @@ class RedisServer {
       throw std::runtime_error("cannot start redis-server: is it installed?");
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!accepts()) {
+    while (!accepts(port_)) {
       int status = 0;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -66,32 +68,6 @@ class RedisServer {
   }
 
  private:
-  static int free_port() {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      close(s);
-      throw std::runtime_error("cannot find a free port");
-    }
-    close(s);
-    return ntohs(a.sin_port);
-  }
-
-  bool accepts() const {
-    const int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port_));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(s);
-    return ok;
-  }
-
   int port_;
   pid_t pid_ = -1;
 };

@@ -26,6 +26,7 @@
 #include "http/transport.h"
 #include "status_of.h"
 #include "support/fixture.h"
+#include "support/loopback.h"
 #include "support/upstream.h"
 
 namespace {
@@ -123,22 +124,6 @@ class ThreadRecorder : public Recorder {
   }
   std::thread::id thread;
 };
-
-// A loopback port with nothing listening: connects are refused.
-int closed_port() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    close(s);
-    throw std::runtime_error("cannot find a free port");
-  }
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 // A listener whose accept queue is full (backlog 0, one connection waiting,
 // never accepted): the kernel drops further SYNs, so a connect hangs.
@@ -353,8 +338,8 @@ TEST_F(HttpTransport, ConcurrentStartsFromFourThreadsAllComplete) {
 TEST_F(HttpTransport, ConnectRefusedIsNetwork) {
   Transport transport(Settings{});
   Request req = chat();
-  req.url =
-      make_string("http://127.0.0.1:" + std::to_string(closed_port()) + "/v1/chat/completions");
+  req.url = make_string("http://127.0.0.1:" + std::to_string(llmkit::test::free_port()) +
+                        "/v1/chat/completions");
   Recorder r;
   transport.perform(std::move(req), r);
   EXPECT_EQ(r.done, LLMKIT_NETWORK);
@@ -553,7 +538,7 @@ TEST_F(HttpTransport, MessagesNeverContainHeaderValues) {
     EXPECT_EQ(r.message.find(kSecret), std::string::npos) << r.message;
   };
   Request refused = chat();
-  refused.url = make_string("http://127.0.0.1:" + std::to_string(closed_port()) +
+  refused.url = make_string("http://127.0.0.1:" + std::to_string(llmkit::test::free_port()) +
                             "/?key=" + std::string(kSecret));
   Recorder a;
   check(std::move(refused), a);
