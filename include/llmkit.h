@@ -670,6 +670,29 @@ LLMKIT_API llmkit_status llmkit_request_add_image(llmkit_request* request, const
 LLMKIT_API llmkit_status llmkit_request_add_tool_call(llmkit_request* request, const char* id,
                                                       const char* name, const char* arguments);
 
+/* Sets the signature of the last tool call of the last message, as
+ * llmkit_response_tool_call_signature() gave it: Gemini's thoughtSignature,
+ * sent back on that call's functionCall part (Gemini 3 refuses a call
+ * without it). NULL or "" removes it. For rebuilding a stored conversation:
+ * llmkit_request_add_response() copies signatures itself.
+ * LLMKIT_INVALID_ARGUMENT when the last message has no tool call.
+ * Ownership: `signature` is copied. */
+LLMKIT_API llmkit_status llmkit_request_set_tool_call_signature(llmkit_request* request,
+                                                                const char* signature);
+
+/* Appends a reasoning block to the last message, which must be the
+ * assistant's, after the blocks it already has: `text` (may be NULL) and
+ * `signature` (may be NULL) byte for byte as llmkit_response_thinking()
+ * gave them. `redacted` non-zero makes it Anthropic's redacted_thinking,
+ * whose opaque data is `signature` and which has no text. Anthropic gets
+ * the blocks that have a signature first in the message; Gemini gets each
+ * on the part it came with (docs/providers.md); OpenAI and Ollama never.
+ * LLMKIT_INVALID_ARGUMENT for a block with neither text nor signature, a
+ * redacted block with text or without data, or invalid UTF-8.
+ * Ownership: both strings are copied. */
+LLMKIT_API llmkit_status llmkit_request_add_thinking(llmkit_request* request, const char* text,
+                                                     const char* signature, int redacted);
+
 /* Appends the result of the tool call `call_id` as a message of its own. */
 LLMKIT_API llmkit_status llmkit_request_add_tool_result(llmkit_request* request,
                                                         const char* call_id, const char* content);
@@ -795,7 +818,7 @@ LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, co
  * "retry_after_ms" (-1: no hint), "latency_ms", "first_token_ms" (-1: no
  * stream or no token), "max_gap_ms" (the longest pause between two stream
  * chunks), "chunks", "output_tokens_per_second" (after the first token),
- * "tool_calls" (how many). LLMKIT_NOT_FOUND for another name. */
+ * "tool_calls" and "thinking" (how many). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,
                                                 double* value);
 
@@ -808,6 +831,37 @@ LLMKIT_API llmkit_finish_reason llmkit_response_finish_reason(const llmkit_respo
 LLMKIT_API llmkit_status llmkit_response_tool_call(const llmkit_response* response, size_t index,
                                                    const char** id, const char** name,
                                                    const char** arguments);
+
+/* Stores tool call `index`'s signature: Gemini's thoughtSignature on its
+ * functionCall part, "" when it has none. LLMKIT_NOT_FOUND past the last
+ * tool call. Ownership: owned by `response`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_response_tool_call_signature(const llmkit_response* response,
+                                                             size_t index, const char** signature);
+
+/* Stores reasoning block `index` (from 0, in the answer's order): its text
+ * (what "reasoning" concatenates), its signature, and in *redacted 1 for
+ * Anthropic's redacted_thinking (its opaque data is the signature, its text
+ * "") or 0. Anthropic's thinking blocks and Gemini's thought parts are
+ * blocks; a Gemini signature on a text part is a block without text. Other
+ * providers give none. What llmkit_request_add_thinking() takes back.
+ * LLMKIT_NOT_FOUND past the last. Ownership: owned by `response`, valid
+ * until it is freed. */
+LLMKIT_API llmkit_status llmkit_response_thinking(const llmkit_response* response, size_t index,
+                                                  const char** text, const char** signature,
+                                                  int* redacted);
+
+/* Appends the assistant turn of `response` to `request` as its last
+ * message: the reasoning blocks, the text and the tool calls with their
+ * signatures, exactly as they came, so that tool results can follow and the
+ * conversation go on. Anthropic with thinking on, and Gemini 3, refuse a
+ * tool-use turn sent back without them. LLMKIT_INVALID_ARGUMENT for an
+ * error answer, an answer that did not finish (a cut stream), one with
+ * nothing to add, or a tool call whose arguments are not a JSON object.
+ * Ownership: everything is copied; `response` may be freed after.
+ * Thread safety: `response` may be read by other threads meanwhile; a
+ * writer of `request`, as every llmkit_request_* setter. */
+LLMKIT_API llmkit_status llmkit_request_add_response(llmkit_request* request,
+                                                     const llmkit_response* response);
 
 /* Stores the normalised answer as one JSON object (the form of
  * docs/providers.md and `llmkit replay`).

@@ -498,7 +498,7 @@ func TestClientToolCallsFromTheFixture(t *testing.T) {
 		t.Fatalf("finish %s, tool calls %+v; want tool_calls, %+v", res.FinishReason, res.ToolCalls, want.ToolCalls)
 	}
 	for i, w := range want.ToolCalls {
-		if got := res.ToolCalls[i]; got != (ToolCall{w.ID, w.Name, w.Arguments}) {
+		if got := res.ToolCalls[i]; got != (ToolCall{ID: w.ID, Name: w.Name, Arguments: w.Arguments}) {
 			t.Errorf("tool call %d = %+v, want %+v", i, got, w)
 		}
 	}

@@ -67,8 +67,13 @@ type Message struct {
 	// Content is the message's text and images, in order.
 	Content []Part
 	// ToolCalls are the calls the model made (RoleAssistant only), as its
-	// answer's Response.ToolCalls gave them.
+	// answer's Response.ToolCalls gave them, signatures included.
 	ToolCalls []ToolCall
+	// Thinking is the reasoning of the answer this message is (RoleAssistant
+	// only), as Response.Thinking gave it: Anthropic gets the blocks first
+	// in the message, Gemini each on the part it came with, OpenAI and
+	// Ollama none.
+	Thinking []Thinking
 	// ToolCallID is the call a RoleTool message answers.
 	ToolCallID string
 	// CacheBreakpoint marks a prompt-cache breakpoint after this message:
@@ -105,6 +110,36 @@ func AssistantMessage(text string) Message {
 // ToolResultMessage is the result of the tool call callID.
 func ToolResultMessage(callID, content string) Message {
 	return Message{Role: RoleTool, ToolCallID: callID, Content: []Part{{Text: content}}}
+}
+
+// AddResponse appends resp's turn to r.Messages as an assistant message:
+// its text, reasoning blocks and tool calls with their signatures, as they
+// came, so that tool results can follow and the conversation go on
+// (llmkit_request_add_response). Anthropic with thinking on, and Gemini 3,
+// refuse a tool-use turn sent back without them. An error answer, one that
+// did not finish (a cut stream) or one with nothing to add is an error
+// matching ErrInvalidArgument, and r is left as it was.
+func (r *Request) AddResponse(resp *Response) error {
+	switch {
+	case resp == nil:
+		return &Error{StatusInvalidArgument, "llmkit: AddResponse needs a Response, not nil"}
+	case resp.Status != StatusOK:
+		return &Error{StatusInvalidArgument, "llmkit: an error answer is no turn to add (" + resp.Status.String() + ")"}
+	case resp.FinishReason == FinishNone:
+		return &Error{StatusInvalidArgument, "llmkit: the answer did not finish (a cut stream): no turn to add"}
+	case resp.Text == "" && len(resp.Thinking) == 0 && len(resp.ToolCalls) == 0:
+		return &Error{StatusInvalidArgument, "llmkit: the answer has no text, thinking or tool call to add"}
+	}
+	m := Message{
+		Role:      RoleAssistant,
+		Thinking:  append([]Thinking(nil), resp.Thinking...),
+		ToolCalls: append([]ToolCall(nil), resp.ToolCalls...),
+	}
+	if resp.Text != "" {
+		m.Content = []Part{TextPart(resp.Text)}
+	}
+	r.Messages = append(r.Messages, m)
+	return nil
 }
 
 // TextPart is a text part of a message.
@@ -212,8 +247,8 @@ func (b *builder) message(i int, m *Message) {
 			}
 			text.WriteString(p.Text)
 		}
-		if len(m.ToolCalls) > 0 {
-			b.err = &Error{StatusInvalidArgument, what + ": a tool result makes no tool calls"}
+		if len(m.ToolCalls) > 0 || len(m.Thinking) > 0 {
+			b.err = &Error{StatusInvalidArgument, what + ": a tool result makes no tool calls and has no thinking"}
 			return
 		}
 		if b.ok(what, m.ToolCallID, text.String()) {
@@ -241,9 +276,21 @@ func (b *builder) message(i int, m *Message) {
 				b.err = check(raw.Request_add_text(b.h, p.Text))
 			}
 		}
+		for _, t := range m.Thinking {
+			if b.ok(what+" thinking", t.Text, t.Signature) {
+				redacted := 0
+				if t.Redacted {
+					redacted = 1
+				}
+				b.err = check(raw.Request_add_thinking(b.h, t.Text, t.Signature, redacted))
+			}
+		}
 		for _, c := range m.ToolCalls {
-			if b.ok(what+" tool call", c.ID, c.Name, c.Arguments) {
+			if b.ok(what+" tool call", c.ID, c.Name, c.Arguments, c.Signature) {
 				b.err = check(raw.Request_add_tool_call(b.h, c.ID, c.Name, orEmptyObject(c.Arguments)))
+			}
+			if c.Signature != "" && b.ok(what+" tool call") {
+				b.err = check(raw.Request_set_tool_call_signature(b.h, c.Signature))
 			}
 		}
 	}

@@ -17,6 +17,9 @@ type Response struct {
 	Text string
 	// Reasoning is the thinking text ("" when none).
 	Reasoning string
+	// Thinking is Anthropic's and Gemini's reasoning blocks, in order:
+	// what Request.AddResponse sends back on the next turn.
+	Thinking []Thinking
 	// FinishReason is why the model stopped; FinishReasonRaw the
 	// provider's own value ("end_turn", "STOP" ...).
 	FinishReason    FinishReason
@@ -82,6 +85,22 @@ type ToolCall struct {
 	Name string
 	// Arguments is the JSON text of the arguments (an object).
 	Arguments string
+	// Signature is Gemini's thoughtSignature on the call ("" for none),
+	// which Gemini 3 needs back with the call on the next turn.
+	Signature string
+}
+
+// Thinking is a block of reasoning as Anthropic or Gemini sent it
+// (docs/providers.md, "Multi-turn with thinking"). The provider checks it
+// when it comes back: keep every field as it is.
+type Thinking struct {
+	// Text is the thinking text: "" for a redacted block, or for a
+	// signature Gemini put on a text part.
+	Text string
+	// Signature is the provider's opaque signature; a redacted block's data.
+	Signature string
+	// Redacted marks Anthropic's redacted_thinking.
+	Redacted bool
 }
 
 // FinishReason is why the model stopped; values match llmkit_finish_reason.
@@ -196,9 +215,19 @@ func readResponse(h uintptr) *Response {
 	if n := int(number("tool_calls")); n > 0 {
 		r.ToolCalls = make([]ToolCall, n)
 		for i := range r.ToolCalls {
-			var id, name, args string
+			var id, name, args, signature string
 			raw.Response_tool_call(h, int64(i), &id, &name, &args)
-			r.ToolCalls[i] = ToolCall{ID: id, Name: name, Arguments: args}
+			raw.Response_tool_call_signature(h, int64(i), &signature)
+			r.ToolCalls[i] = ToolCall{ID: id, Name: name, Arguments: args, Signature: signature}
+		}
+	}
+	if n := int(number("thinking")); n > 0 {
+		r.Thinking = make([]Thinking, n)
+		for i := range r.Thinking {
+			var text, signature string
+			var redacted bool
+			raw.Response_thinking(h, int64(i), &text, &signature, &redacted)
+			r.Thinking[i] = Thinking{Text: text, Signature: signature, Redacted: redacted}
 		}
 	}
 	return r

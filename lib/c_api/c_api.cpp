@@ -10,6 +10,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "cache/cache.h"
@@ -822,7 +823,32 @@ extern "C" llmkit_status llmkit_request_add_tool_call(llmkit_request* request, c
     lp::require_json_object(args, "arguments");
     m.tool_calls.push_back(lp::ToolCall{llmkit::make_string(text_in(id, "id")),
                                         llmkit::make_string(text_in(name, "name")),
-                                        llmkit::make_string(args)});
+                                        llmkit::make_string(args),
+                                        {}});
+  });
+}
+
+extern "C" llmkit_status llmkit_request_set_tool_call_signature(llmkit_request* request,
+                                                                const char* signature) {
+  return guard([&] {
+    auto& m = lp::last_message(require(request, "request"));
+    if (m.tool_calls.empty()) {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "the last message has no tool call to sign");
+    }
+    m.tool_calls.back().signature = signature == nullptr
+                                        ? llmkit::String()
+                                        : llmkit::make_string(text_in(signature, "signature"));
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_thinking(llmkit_request* request, const char* text,
+                                                     const char* signature, int redacted) {
+  return guard([&] {
+    lp::Thinking t;
+    if (text != nullptr) t.text = llmkit::make_string(text);
+    if (signature != nullptr) t.signature = llmkit::make_string(signature);
+    t.redacted = redacted != 0;
+    lp::add_thinking(require(request, "request"), std::move(t));
   });
 }
 
@@ -1030,6 +1056,8 @@ extern "C" llmkit_status llmkit_response_number(const llmkit_response* response,
       out = static_cast<double>(r.chunks);
     else if (f == "tool_calls")
       out = static_cast<double>(r.tool_calls.size());
+    else if (f == "thinking")
+      out = static_cast<double>(r.thinking.size());
     else if (f == "output_tokens_per_second") {
       const std::int64_t span = r.latency_us - std::max<std::int64_t>(r.first_token_us, 0);
       out = span > 0 ? static_cast<double>(r.usage.output) * 1e6 / static_cast<double>(span) : 0;
@@ -1043,22 +1071,56 @@ extern "C" llmkit_finish_reason llmkit_response_finish_reason(const llmkit_respo
   return response == nullptr ? LLMKIT_FINISH_NONE : response->answer->finish;
 }
 
+namespace {
+
+// Item `index` of an answer's `items`: NOT_FOUND past the last.
+template <class T>
+const T& item(const lp::Vector<T>& items, size_t index, const char* what) {
+  if (index >= items.size()) {
+    llmkit::fail(LLMKIT_NOT_FOUND, std::string("no ") + what + " " + std::to_string(index) +
+                                       " (the answer has " + std::to_string(items.size()) + ")");
+  }
+  return items[index];
+}
+
+}  // namespace
+
 extern "C" llmkit_status llmkit_response_tool_call(const llmkit_response* response, size_t index,
                                                    const char** id, const char** name,
                                                    const char** arguments) {
   return guard([&] {
     const lp::Response& r = *require(response, "response").answer;
-    auto& i = require(id, "id");
-    auto& n = require(name, "name");
-    auto& a = require(arguments, "arguments");
-    if (index >= r.tool_calls.size()) {
-      llmkit::fail(LLMKIT_NOT_FOUND, "no tool call " + std::to_string(index) + " (the answer has " +
-                                         std::to_string(r.tool_calls.size()) + ")");
-    }
-    const lp::ToolCall& c = r.tool_calls[index];
-    i = c.id.c_str();
-    n = c.name.c_str();
-    a = c.arguments.c_str();
+    auto out = std::tie(require(id, "id"), require(name, "name"), require(arguments, "arguments"));
+    const lp::ToolCall& c = item(r.tool_calls, index, "tool call");
+    out = std::tuple(c.id.c_str(), c.name.c_str(), c.arguments.c_str());
+  });
+}
+
+extern "C" llmkit_status llmkit_response_tool_call_signature(const llmkit_response* response,
+                                                             size_t index, const char** signature) {
+  return guard([&] {
+    const lp::Response& r = *require(response, "response").answer;
+    auto& s = require(signature, "signature");
+    s = item(r.tool_calls, index, "tool call").signature.c_str();
+  });
+}
+
+extern "C" llmkit_status llmkit_response_thinking(const llmkit_response* response, size_t index,
+                                                  const char** text, const char** signature,
+                                                  int* redacted) {
+  return guard([&] {
+    const lp::Response& r = *require(response, "response").answer;
+    auto out = std::tie(require(text, "text"), require(signature, "signature"),
+                        require(redacted, "redacted"));
+    const lp::Thinking& t = item(r.thinking, index, "thinking block");
+    out = std::tuple(t.text.c_str(), t.signature.c_str(), t.redacted ? 1 : 0);
+  });
+}
+
+extern "C" llmkit_status llmkit_request_add_response(llmkit_request* request,
+                                                     const llmkit_response* response) {
+  return guard([&] {
+    lp::add_response(require(request, "request"), *require(response, "response").answer);
   });
 }
 

@@ -18,9 +18,27 @@ void cache_mark(wire::Writer& w, bool mark) {
   if (mark) w.key("cache_control").begin_object().field("type", "ephemeral").end_object();
 }
 
+// An assistant turn's thinking blocks go first and unchanged: with thinking
+// on, a turn that used a tool must start with them, and Anthropic checks
+// each signature. A block without one (another provider's) cannot pass that
+// check, so it stays out. Anthropic takes no cache_control on them.
+void write_thinking(wire::Writer& w, const Message& m) {
+  for (const Thinking& t : m.thinking) {
+    if (t.signature.empty()) continue;
+    w.begin_object();
+    if (t.redacted) {
+      w.field("type", "redacted_thinking").field("data", t.signature);
+    } else {
+      w.field("type", "thinking").field("thinking", t.text).field("signature", t.signature);
+    }
+    w.end_object();
+  }
+}
+
 // Content blocks of `m`; the last one carries the cache breakpoint.
 void write_blocks(wire::Writer& w, const Message& m) {
   w.key("content").begin_array();
+  write_thinking(w, m);
   // A tool message is one tool_result block, whatever its parts.
   const std::size_t n = (m.role == Role::kTool ? 1 : m.parts.size()) + m.tool_calls.size();
   std::size_t i = 0;
@@ -118,6 +136,16 @@ struct RawUsage {
   }
 };
 
+// A thinking or redacted_thinking block as it starts (a stream's deltas add
+// to it).
+Thinking thinking_of(element block) {
+  Thinking t;
+  t.redacted = wire::str(block, "type") == "redacted_thinking";
+  t.text = make_string(wire::str(block, "thinking"));
+  t.signature = make_string(wire::str(block, t.redacted ? "data" : "signature"));
+  return t;
+}
+
 bool read_error(element doc, Response& out) {
   if (wire::str(doc, "type") != "error") return false;
   const element error = wire::member(doc, "error");
@@ -140,10 +168,15 @@ class AnthropicDecoder final : public Decoder {
       usage_.store(out_.usage);
     } else if (type == "content_block_start") {
       const element block = wire::member(data, "content_block");
-      if (wire::str(block, "type") == "tool_use") {
+      const std::string_view kind = wire::str(block, "type");
+      if (kind == "tool_use") {
         const int tool = static_cast<int>(out_.tool_calls.size());
-        tool_of_block(wire::num(data, "index")) = tool;
+        block_at(wire::num(data, "index")).tool = tool;
         tool_call(tool, wire::str(block, "id"), wire::str(block, "name"), {});
+      } else if (kind == "thinking" || kind == "redacted_thinking") {
+        block_at(wire::num(data, "index")).thinking = static_cast<int>(out_.thinking.size());
+        out_.thinking.push_back(thinking_of(block));
+        text(Delta::kReasoning, out_.thinking.back().text);
       }
     } else if (type == "content_block_delta") {
       const element delta = wire::member(data, "delta");
@@ -151,16 +184,21 @@ class AnthropicDecoder final : public Decoder {
       if (kind == "text_delta") {
         text(Delta::kText, wire::str(delta, "text"));
       } else if (kind == "thinking_delta") {
-        text(Delta::kReasoning, wire::str(delta, "thinking"));
+        const std::string_view piece = wire::str(delta, "thinking");
+        thinking_at(wire::num(data, "index"), kind).text.append(piece.data(), piece.size());
+        text(Delta::kReasoning, piece);
+      } else if (kind == "signature_delta") {
+        const std::string_view piece = wire::str(delta, "signature");
+        thinking_at(wire::num(data, "index"), kind).signature.append(piece.data(), piece.size());
       } else if (kind == "input_json_delta") {
-        const int tool = tool_of_block(wire::num(data, "index"));
+        const int tool = block_at(wire::num(data, "index")).tool;
         if (tool < 0)
           fail(LLMKIT_PROVIDER_ERROR, "input_json_delta for a block that is no tool_use");
         tool_call(tool, {}, {}, wire::str(delta, "partial_json"));
       }
     } else if (type == "content_block_stop") {
       // A tool called without arguments streams no input_json_delta at all.
-      const int tool = tool_of_block(wire::num(data, "index"));
+      const int tool = block_at(wire::num(data, "index")).tool;
       if (tool >= 0 && out_.tool_calls[static_cast<std::size_t>(tool)].arguments.empty()) {
         tool_call(tool, {}, {}, "{}");
       }
@@ -177,15 +215,31 @@ class AnthropicDecoder final : public Decoder {
     // ping, and event types added later, carry nothing to keep.
   }
 
-  int& tool_of_block(std::int64_t block) {
-    if (block < 0 || block > 4096)
+  // What a content block holds: a tool call or a thinking block, by its
+  // index in the response, or neither (-1).
+  struct Block {
+    int tool = -1;
+    int thinking = -1;
+  };
+
+  Block& block_at(std::int64_t index) {
+    if (index < 0 || index > 4096)
       fail(LLMKIT_PROVIDER_ERROR, "a content block index is out of range");
-    while (tools_.size() <= static_cast<std::size_t>(block)) tools_.push_back(-1);
-    return tools_[static_cast<std::size_t>(block)];
+    while (blocks_.size() <= static_cast<std::size_t>(index)) blocks_.emplace_back();
+    return blocks_[static_cast<std::size_t>(index)];
+  }
+
+  // A delta's block must be a thinking block: its signature has nowhere else to go.
+  Thinking& thinking_at(std::int64_t index, std::string_view delta) {
+    const int thinking = block_at(index).thinking;
+    if (thinking < 0) {
+      fail(LLMKIT_PROVIDER_ERROR, std::string(delta) + " for a block that is no thinking block");
+    }
+    return out_.thinking[static_cast<std::size_t>(thinking)];
   }
 
   RawUsage usage_;
-  Vector<int> tools_;  // content block index -> tool call index
+  Vector<Block> blocks_;  // by content block index
 };
 
 }  // namespace
@@ -248,10 +302,12 @@ void Anthropic::parse(std::string_view body, Response& out) const {
     const std::string_view type = wire::str(block, "type");
     if (type == "text") {
       out.text += wire::str(block, "text");
-    } else if (type == "thinking") {
-      out.reasoning += wire::str(block, "thinking");
+    } else if (type == "thinking" || type == "redacted_thinking") {
+      out.thinking.push_back(thinking_of(block));
+      out.reasoning += out.thinking.back().text;
     } else if (type == "tool_use") {
-      ToolCall call{make_string(wire::str(block, "id")), make_string(wire::str(block, "name")), {}};
+      ToolCall call{
+          make_string(wire::str(block, "id")), make_string(wire::str(block, "name")), {}, {}};
       json::append_element(call.arguments, wire::member(block, "input"));
       out.tool_calls.push_back(std::move(call));
     }

@@ -99,6 +99,7 @@ ToolCall whole_call(std::string_view id, std::string_view name, simdjson::dom::e
                     std::size_t index) {
   ToolCall c{id.empty() ? make_string("call_" + std::to_string(index)) : make_string(id),
              make_string(name),
+             {},
              {}};
   json::append_element(c.arguments, args);
   return c;

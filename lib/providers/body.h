@@ -81,7 +81,9 @@ class Decoder : public StreamDecoder,
     this->text(reasoning ? Delta::kReasoning : Delta::kText, text);
   }
   void call(ToolCall c) final {
-    tool_call(static_cast<std::int64_t>(out_.tool_calls.size()), c.id, c.name, c.arguments);
+    const std::size_t index = out_.tool_calls.size();
+    tool_call(static_cast<std::int64_t>(index), c.id, c.name, c.arguments);
+    out_.tool_calls[index].signature = std::move(c.signature);
   }
 
  protected:

@@ -28,6 +28,31 @@ std::string_view called_name(const ChatRequest& r, std::string_view call_id) {
            std::string(call_id) + "\"");
 }
 
+void signed_part(wire::Writer& w, std::string_view signature) {
+  if (!signature.empty()) w.field("thoughtSignature", signature);
+}
+
+// A model turn's thinking goes back on the parts it came with, since Gemini
+// checks the signatures: thoughts as thought parts, first (the official
+// SDKs send the whole turn back too); a signature that came on a text part
+// is returned for the turn's last text part (Gemini 3 signs the last part;
+// one text part holds all of an answer's text). Anthropic's redacted blocks
+// mean nothing to Gemini.
+std::string_view write_thoughts(wire::Writer& w, const Message& m) {
+  std::string_view text_signature;
+  for (const Thinking& t : m.thinking) {
+    if (t.redacted) continue;
+    if (t.text.empty()) {
+      text_signature = t.signature;
+      continue;
+    }
+    w.begin_object().field("text", t.text).key("thought").boolean(true);
+    signed_part(w, t.signature);
+    w.end_object();
+  }
+  return text_signature;
+}
+
 void write_parts(wire::Writer& w, const ChatRequest& r, const Message& m) {
   w.key("parts").begin_array();
   if (m.role == Role::kTool) {
@@ -46,8 +71,14 @@ void write_parts(wire::Writer& w, const ChatRequest& r, const Message& m) {
     }
     w.end_object().end_object();
   }
-  for (const Part& p : m.parts) {
+  const std::string_view text_signature = write_thoughts(w, m);
+  std::size_t last_text = m.parts.size();
+  for (std::size_t i = 0; i < m.parts.size(); ++i) {
+    if (!m.parts[i].image) last_text = i;
+  }
+  for (std::size_t i = 0; i < m.parts.size(); ++i) {
     if (m.role == Role::kTool) break;
+    const Part& p = m.parts[i];
     w.begin_object();
     if (p.image) {
       if (!p.image->url.empty()) {
@@ -57,13 +88,22 @@ void write_parts(wire::Writer& w, const ChatRequest& r, const Message& m) {
       w.field("data", p.image->base64).end_object();
     } else {
       w.field("text", p.text);
+      if (i == last_text) signed_part(w, text_signature);
     }
+    w.end_object();
+  }
+  // Gemini itself sends a signature alone on an empty text part.
+  if (last_text == m.parts.size() && !text_signature.empty()) {
+    w.begin_object().field("text", "");
+    signed_part(w, text_signature);
     w.end_object();
   }
   for (const ToolCall& c : m.tool_calls) {
     w.begin_object().key("functionCall").begin_object().field("name", c.name);
     w.key("args").raw(c.arguments.empty() ? std::string_view("{}") : std::string_view(c.arguments));
-    w.end_object().end_object();
+    w.end_object();
+    signed_part(w, c.signature);
+    w.end_object();
   }
   w.end_array();
 }
@@ -129,10 +169,39 @@ void read_usage(element usage, Usage& u) {
   u.cached_input = wire::num(usage, "cachedContentTokenCount");
 }
 
+// Gemini's thinking blocks as they arrive. A thought streams as one part
+// per chunk: the pieces in a row make one block, which a signature ends (a
+// signed part is never merged with another). A signature on an answer's
+// text part makes a block of its own, without text.
+class Thoughts {
+ public:
+  void thought(Response& out, std::string_view text, std::string_view signature) {
+    if (!open_) {
+      if (text.empty() && signature.empty()) return;
+      out.thinking.emplace_back();
+      open_ = true;
+    }
+    Thinking& t = out.thinking.back();
+    t.text.append(text.data(), text.size());
+    if (!signature.empty()) {
+      t.signature = make_string(signature);
+      open_ = false;
+    }
+  }
+  // Any other part ends a thought; a text part may bring a signature.
+  void other(Response& out, std::string_view signature) {
+    open_ = false;
+    if (!signature.empty()) out.thinking.push_back(Thinking{{}, make_string(signature), false});
+  }
+
+ private:
+  bool open_ = false;
+};
+
 // Reads one response (a whole answer or one stream chunk): the first
 // candidate's parts go to `parts` in order. True when it carried a finish
 // reason (or a blocked prompt).
-bool read_chunk(element doc, Response& out, Parts& parts) {
+bool read_chunk(element doc, Response& out, Parts& parts, Thoughts& thoughts) {
   if (out.id.empty()) out.id = make_string(wire::str(doc, "responseId"));
   if (out.model.empty()) out.model = make_string(wire::str(doc, "modelVersion"));
   read_usage(wire::member(doc, "usageMetadata"), out.usage);
@@ -145,12 +214,23 @@ bool read_chunk(element doc, Response& out, Parts& parts) {
   for (const element candidate : wire::array(doc, "candidates")) {
     if (wire::num(candidate, "index") != 0) continue;
     for (const element part : wire::array(wire::member(candidate, "content"), "parts")) {
+      const std::string_view signature = wire::str(part, "thoughtSignature");
       if (wire::has(part, "functionCall")) {
         const element call = wire::member(part, "functionCall");
-        parts.call(whole_call(wire::str(call, "id"), wire::str(call, "name"),
-                              wire::member(call, "args"), out.tool_calls.size()));
+        ToolCall c = whole_call(wire::str(call, "id"), wire::str(call, "name"),
+                                wire::member(call, "args"), out.tool_calls.size());
+        c.signature = make_string(signature);
+        thoughts.other(out, {});
+        parts.call(std::move(c));
       } else if (wire::has(part, "text")) {
-        parts.piece(wire::str(part, "text"), wire::truthy(part, "thought"));
+        const std::string_view text = wire::str(part, "text");
+        const bool thought = wire::truthy(part, "thought");
+        parts.piece(text, thought);
+        if (thought) {
+          thoughts.thought(out, text, signature);
+        } else {
+          thoughts.other(out, signature);
+        }
       }
     }
     const std::string_view raw = wire::str(candidate, "finishReason");
@@ -176,8 +256,10 @@ class GeminiDecoder final : public Decoder {
       return;
     }
     // Gemini has no end-of-stream event: the chunk with a finish reason is the last.
-    done_ = read_chunk(chunk, out_, *this);
+    done_ = read_chunk(chunk, out_, *this, thoughts_);
   }
+
+  Thoughts thoughts_;
 };
 
 }  // namespace
@@ -237,7 +319,8 @@ void Gemini::parse(std::string_view body, Response& out) const {
     fail(LLMKIT_PROVIDER_ERROR, "the answer is not a generateContent response (no \"candidates\")");
   }
   AnswerParts parts(out);
-  read_chunk(doc, out, parts);
+  Thoughts thoughts;
+  read_chunk(doc, out, parts, thoughts);
 }
 
 std::unique_ptr<StreamDecoder> Gemini::decoder(Response& out, DeltaFn on_delta) const {

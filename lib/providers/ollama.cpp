@@ -10,6 +10,8 @@ namespace {
 
 using simdjson::dom::element;
 
+// Thinking blocks and signatures stay out: only Anthropic and Gemini sign
+// a turn's reasoning and need it back.
 void write_message(wire::Writer& w, const Message& m) {
   static constexpr std::string_view kRoles[] = {"user", "assistant", "tool"};
   w.begin_object().field("role", kRoles[static_cast<int>(m.role)]);

@@ -53,6 +53,9 @@ void write_messages(wire::Writer& w, const ChatRequest& r) {
         write_content(w, m);
         break;
       case Role::kAssistant:
+        // Thinking blocks and signatures stay out: they are Anthropic's and
+        // Gemini's; Chat Completions has no place for them, and DeepSeek
+        // refuses its own reasoning_content sent back.
         w.field("role", "assistant").key("content");
         if (m.parts.empty()) {
           w.null();
@@ -244,7 +247,8 @@ void OpenAi::parse(std::string_view body, Response& out) const {
       const element fn = wire::member(call, "function");
       out.tool_calls.push_back(ToolCall{make_string(wire::str(call, "id")),
                                         make_string(wire::str(fn, "name")),
-                                        make_string(wire::str(fn, "arguments"))});
+                                        make_string(wire::str(fn, "arguments")),
+                                        {}});
     }
     set_finish(out, wire::str(choice, "finish_reason"));
     if (const auto refusal = wire::str(message, "refusal"); !refusal.empty()) {

@@ -95,6 +95,24 @@ Message& last_message(ChatRequest& r) {
   return r.messages.back();
 }
 
+void add_thinking(ChatRequest& r, Thinking block) {
+  Message& m = last_message(r);
+  if (m.role != Role::kAssistant) {
+    fail(LLMKIT_INVALID_ARGUMENT, "a thinking block belongs to an assistant message");
+  }
+  utf8::require_valid(block.text, "text");
+  utf8::require_valid(block.signature, "signature");
+  if (block.redacted && !block.text.empty()) {
+    fail(LLMKIT_INVALID_ARGUMENT,
+         "a redacted thinking block has no text: its data is the signature");
+  }
+  if (block.signature.empty() && (block.redacted || block.text.empty())) {
+    fail(LLMKIT_INVALID_ARGUMENT, block.redacted ? "a redacted thinking block needs its data"
+                                                 : "a thinking block needs a text or a signature");
+  }
+  m.thinking.push_back(std::move(block));
+}
+
 Image image_from_url(std::string_view url) {
   utf8::require_valid(url, "url");
   Image image;

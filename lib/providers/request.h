@@ -30,11 +30,23 @@ struct ToolCall {
   String id;
   String name;
   String arguments;  // JSON text
+  String signature;  // Gemini's thoughtSignature on the functionCall part; opaque
+};
+
+// A block of the model's reasoning. Anthropic (a signed `thinking` block, or
+// `redacted_thinking`) and Gemini (a thought part, or a text part's
+// thoughtSignature) verify these when they come back on the next turn, so
+// they travel unchanged and in order.
+struct Thinking {
+  String text;       // may be empty: a redacted block, or a Gemini text part's signature alone
+  String signature;  // opaque; a redacted block's `data`
+  bool redacted = false;
 };
 
 struct Message {
   Role role = Role::kUser;
   Vector<Part> parts;
+  Vector<Thinking> thinking;    // assistant messages: sent before the parts (Anthropic)
   Vector<ToolCall> tool_calls;  // assistant messages
   String tool_call_id;          // tool messages: the call this answers
   bool cache_breakpoint = false;
@@ -81,6 +93,10 @@ void set_param(ChatRequest& request, std::string_view key, const char* value);
 void add_message(ChatRequest& request, std::string_view role, std::string_view text);
 // The last message: INVALID_ARGUMENT when there is none.
 Message& last_message(ChatRequest& request);
+// Appends a reasoning block to the last message, which must be the
+// assistant's. INVALID_ARGUMENT for invalid UTF-8, a block with neither text
+// nor signature, or a redacted one with text or without data.
+void add_thinking(ChatRequest& request, Thinking block);
 // An image from an http(s) URL or a base64 data: URL.
 Image image_from_url(std::string_view url);
 // INVALID_ARGUMENT naming `what` unless `text` is a JSON object.

@@ -19,7 +19,8 @@ struct Usage {
 
 struct Response {
   String text;
-  String reasoning;
+  String reasoning;           // every provider's thinking text, concatenated
+  Vector<Thinking> thinking;  // Anthropic's and Gemini's blocks, for add_response
   Vector<ToolCall> tool_calls;
   llmkit_finish_reason finish = LLMKIT_FINISH_NONE;
   String finish_raw;
@@ -46,8 +47,15 @@ struct Response {
 const char* finish_name(llmkit_finish_reason finish) noexcept;
 
 // Appends the normalised answer as one JSON object (docs/providers.md):
-// text, reasoning, finish_reason, usage, tool_calls, and error for an error.
+// text, reasoning, thinking (when there is any), finish_reason, usage,
+// tool_calls, and error for an error.
 void append_json(String& out, const Response& r);
+
+// Appends the assistant turn of `answer` to `request`: its thinking, text
+// and tool calls (llmkit_request_add_response). INVALID_ARGUMENT for an error
+// answer, an unfinished one, one with nothing to add, or tool call arguments
+// that are not a JSON object.
+void add_response(ChatRequest& request, const Response& answer);
 
 // Sets the error fields; `finish` becomes ERROR.
 void set_error(Response& r, llmkit_status status, std::string_view message,

@@ -175,6 +175,115 @@ TEST(ProvidersFixture, ErrorBodiesKeepRetryHintsAndContextLengthDetail) {
   EXPECT_EQ(anthropic.detail, "context_length_exceeded");
 }
 
+// Thinking blocks no recording here has: Anthropic's redacted_thinking, and
+// Gemini's thought streamed in pieces, each stream split at random, next to
+// the same answer whole.
+void expect_stream_matches_whole(std::string_view p, const std::string& sse,
+                                 const std::string& whole) {
+  Response r;
+  provider(p).parse(whole, r);
+  const std::string want = normalised(r);
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<std::size_t> size(1, 23);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::size_t> sizes;
+    for (std::size_t at = 0; at < sse.size();) sizes.push_back(size(rng)), at += sizes.back();
+    EXPECT_EQ(normalised(stream(provider(p), sse, sizes)), want) << "round " << round;
+  }
+}
+
+TEST(ProvidersFixture, AnthropicThinkingAndRedactedBlocksInOrder) {
+  const auto event = [](const std::string& type, const std::string& rest) {
+    return "event: " + type + "\ndata: {\"type\":\"" + type + "\"" + rest + "}\n\n";
+  };
+  const auto delta = [&](int index, const std::string& body) {
+    return event("content_block_delta",
+                 R"(,"index":)" + std::to_string(index) + R"(,"delta":)" + body);
+  };
+  const std::string sse =
+      event("message_start",
+            R"(,"message":{"id":"msg_1","model":"claude","usage":{"input_tokens":10}})") +
+      event("content_block_start",
+            R"(,"index":0,"content_block":{"type":"thinking","thinking":"","signature":""})") +
+      delta(0, R"({"type":"thinking_delta","thinking":"Let me "})") +
+      delta(0, R"({"type":"thinking_delta","thinking":"think."})") +
+      delta(0, R"({"type":"signature_delta","signature":"c2lnLTE="})") +
+      event("content_block_stop", R"(,"index":0)") +
+      event("content_block_start",
+            R"(,"index":1,"content_block":{"type":"redacted_thinking","data":"cmVkYWN0ZWQ="})") +
+      event("content_block_stop", R"(,"index":1)") +
+      event("content_block_start",
+            R"(,"index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get_weather",)"
+            R"("input":{}})") +
+      delta(2, R"({"type":"input_json_delta","partial_json":"{\"city\":\"Paris\"}"})") +
+      event("content_block_stop", R"(,"index":2)") +
+      event("message_delta",
+            R"(,"delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":20})") +
+      event("message_stop", "");
+  const std::string whole =
+      R"({"id":"msg_1","type":"message","role":"assistant","model":"claude","content":[)"
+      R"({"type":"thinking","thinking":"Let me think.","signature":"c2lnLTE="},)"
+      R"({"type":"redacted_thinking","data":"cmVkYWN0ZWQ="},)"
+      R"({"type":"tool_use","id":"toolu_1","name":"get_weather","input":{"city":"Paris"}}],)"
+      R"("stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":20}})";
+  Response r;
+  provider("anthropic").parse(whole, r);
+  EXPECT_EQ(
+      normalised(r),
+      R"({"text":"","reasoning":"Let me think.","thinking":[)"
+      R"({"text":"Let me think.","signature":"c2lnLTE="},{"redacted":"cmVkYWN0ZWQ="}],)"
+      R"("finish_reason":"tool_calls","usage":{"input_tokens":10,"output_tokens":20,)"
+      R"("cached_input_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0},)"
+      R"("tool_calls":[{"id":"toolu_1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"}]})");
+  expect_stream_matches_whole("anthropic", sse, whole);
+}
+
+TEST(ProvidersFixture, AnthropicSignatureForANonThinkingBlockIsAProviderError) {
+  const std::string sse =
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+      "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"signature_delta\",\"signature\":\"c2ln\"}}\n\n";
+  try {
+    stream(provider("anthropic"), sse, {sse.size()});
+    ADD_FAILURE() << "a signature_delta for a text block passed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_PROVIDER_ERROR) << e.what();
+  }
+}
+
+TEST(ProvidersFixture, GeminiThoughtPiecesMakeOneBlockUntilASignature) {
+  const auto chunk = [](const std::string& parts, const std::string& rest = {}) {
+    return R"(data: {"candidates":[{"content":{"parts":[)" + parts + R"(],"role":"model"})" + rest +
+           R"(,"index":0}]})" + "\r\n\r\n";
+  };
+  const std::string sse =
+      chunk(R"({"text":"Thinking ","thought":true})") +
+      chunk(R"({"text":"more.","thought":true,"thoughtSignature":"dGgtMQ=="})") +
+      chunk(R"({"text":"Second thought.","thought":true})") + chunk(R"({"text":"The answer"})") +
+      chunk(R"({"text":" is 42."})") +
+      chunk(R"({"functionCall":{"name":"check","args":{"n":42}},"thoughtSignature":"Y2FsbA=="})") +
+      chunk(R"({"text":"","thoughtSignature":"dGV4dA=="})", R"(,"finishReason":"STOP")");
+  const std::string whole =
+      R"({"candidates":[{"content":{"parts":[)"
+      R"({"text":"Thinking more.","thought":true,"thoughtSignature":"dGgtMQ=="},)"
+      R"({"text":"Second thought.","thought":true},{"text":"The answer is 42."},)"
+      R"({"functionCall":{"name":"check","args":{"n":42}},"thoughtSignature":"Y2FsbA=="},)"
+      R"({"text":"","thoughtSignature":"dGV4dA=="}],"role":"model"},"finishReason":"STOP",)"
+      R"("index":0}]})";
+  Response r;
+  provider("gemini").parse(whole, r);
+  EXPECT_EQ(normalised(r),
+            R"({"text":"The answer is 42.","reasoning":"Thinking more.Second thought.",)"
+            R"("thinking":[{"text":"Thinking more.","signature":"dGgtMQ=="},)"
+            R"({"text":"Second thought.","signature":""},{"text":"","signature":"dGV4dA=="}],)"
+            R"("finish_reason":"tool_calls","usage":{"input_tokens":0,"output_tokens":0,)"
+            R"("cached_input_tokens":0,"cache_write_tokens":0,"reasoning_tokens":0},)"
+            R"("tool_calls":[{"id":"call_0","name":"check","arguments":"{\"n\":42}",)"
+            R"("signature":"Y2FsbA=="}]})");
+  expect_stream_matches_whole("gemini", sse, whole);
+}
+
 TEST(ProvidersFixture, NotAnAnswerIsAProviderError) {
   for (const char* p : {"openai", "anthropic", "gemini", "ollama"}) {
     for (const std::string body : {"", "{", "[]", "{\"foo\":1}", "not json"}) {

@@ -8,15 +8,18 @@
 #include <simdjson.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
 #include "providers/provider.h"
 #include "providers/request.h"
 #include "status_of.h"
+#include "support/fixture.h"
 
 namespace {
 
@@ -59,8 +62,8 @@ lp::Message tool_result(std::string_view call_id, std::string_view content) {
 }
 
 lp::ToolCall weather_call() {
-  return lp::ToolCall{make_string("call_1"), make_string("get_weather"),
-                      make_string(R"({"city":"Paris"})")};
+  return lp::ToolCall{
+      make_string("call_1"), make_string("get_weather"), make_string(R"({"city":"Paris"})"), {}};
 }
 
 // A conversation with everything: a system prompt, a user message with text
@@ -143,6 +146,27 @@ bool has(J e, std::string_view key) {
 template <class J>
 std::string json(J e) {
   return simdjson::to_string(v(e));
+}
+// As json(), with every object's members in key order: for comparing with
+// a recording whose keys were sorted.
+std::string sorted(element e) {
+  if (e.is_array()) {
+    std::string out = "[";
+    for (const element item : simdjson::dom::array(e))
+      out += (out.size() > 1 ? "," : "") + sorted(item);
+    return out + "]";
+  }
+  if (!e.is_object()) return simdjson::to_string(e);
+  std::vector<std::pair<std::string, std::string>> members;
+  for (const auto field : simdjson::dom::object(e)) {
+    members.emplace_back(std::string(field.key), sorted(field.value));
+  }
+  std::sort(members.begin(), members.end());
+  std::string out = "{";
+  for (const auto& [key, value] : members) {
+    out += (out.size() > 1 ? ",\"" : "\"") + key + "\":" + value;
+  }
+  return out + "}";
 }
 std::string canon(std::string_view text) {
   simdjson::dom::parser parser;
@@ -542,7 +566,7 @@ TEST(ProvidersRequest, AnthropicFillsEmptySchemaAndArguments) {
   lp::set_param(r, "model", "m");
   lp::add_message(r, "assistant", "");
   r.messages.back().tool_calls.push_back(
-      lp::ToolCall{make_string("c"), make_string("now"), make_string("")});
+      lp::ToolCall{make_string("c"), make_string("now"), make_string(""), {}});
   r.tools.push_back(lp::Tool{make_string("now"), {}, {}});
   const Body body(chat("anthropic", r, false, endpoint("https://api.anthropic.com")).body);
   EXPECT_EQ(json((*body)["messages"].at(0)["content"].at(0)["input"]), "{}");
@@ -780,6 +804,169 @@ TEST(ProvidersRequest, OllamaRejectsImageUrl) {
   const lp::ChatRequest r = conversation(true);
   EXPECT_EQ(status_of([&] { chat("ollama", r, false, endpoint("http://localhost:11434")); }),
             LLMKIT_UNSUPPORTED);
+}
+
+// ---- Thinking across turns -------------------------------------------------
+
+// A tool-use turn as a thinking model answers it: reasoning blocks (a
+// signed thought, a redacted one, a Gemini text signature, an unsigned
+// thought), text, and a call with Gemini's signature; then its result.
+lp::ChatRequest thinking_turn() {
+  lp::ChatRequest r;
+  lp::set_param(r, "model", "m");
+  lp::set_param(r, "thinking_budget", "1024");
+  lp::add_message(r, "user", "Weather in Paris?");
+  lp::add_message(r, "assistant", "Let me check.");
+  lp::add_thinking(
+      r, lp::Thinking{make_string("I should call the tool."), make_string("sig/1+="), false});
+  lp::add_thinking(r, lp::Thinking{{}, make_string("opaque=="), true});
+  lp::add_thinking(r, lp::Thinking{{}, make_string("text-sig"), false});
+  lp::add_thinking(r, lp::Thinking{make_string("Unsigned."), {}, false});
+  lp::ToolCall call = weather_call();
+  call.signature = make_string("call-sig");
+  r.messages.back().tool_calls.push_back(call);
+  r.messages.back().cache_breakpoint = true;
+  r.messages.push_back(tool_result("call_1", "Sunny, 21 C"));
+  return r;
+}
+
+TEST(ProvidersRequest, AnthropicSendsSignedThinkingFirstAndVerbatim) {
+  const Body body(chat("anthropic", thinking_turn(), false, endpoint("https://a.example")).body);
+  // Blocks without a signature cannot pass Anthropic's check: they stay out.
+  // The cache mark stays on the last block, never on a thinking block.
+  EXPECT_EQ(json((*body)["messages"].at(1)),
+            R"({"role":"assistant","content":[)"
+            R"({"type":"thinking","thinking":"I should call the tool.","signature":"sig/1+="},)"
+            R"({"type":"redacted_thinking","data":"opaque=="},)"
+            R"({"type":"thinking","thinking":"","signature":"text-sig"},)"
+            R"({"type":"text","text":"Let me check."},)"
+            R"({"type":"tool_use","id":"call_1","name":"get_weather","input":{"city":"Paris"},)"
+            R"("cache_control":{"type":"ephemeral"}}]})")
+      << body.text();
+}
+
+TEST(ProvidersRequest, GeminiSendsSignaturesOnThePartsTheyCameWith) {
+  const Body body(chat("gemini", thinking_turn(), false, endpoint("https://g.example")).body);
+  // Thoughts first, as thought parts; the text's signature on the text part,
+  // the call's on its functionCall part; Anthropic's redacted block is left out.
+  EXPECT_EQ(json((*body)["contents"].at(1)),
+            R"({"role":"model","parts":[)"
+            R"({"text":"I should call the tool.","thought":true,"thoughtSignature":"sig/1+="},)"
+            R"({"text":"Unsigned.","thought":true},)"
+            R"({"text":"Let me check.","thoughtSignature":"text-sig"},)"
+            R"({"functionCall":{"name":"get_weather","args":{"city":"Paris"}},)"
+            R"("thoughtSignature":"call-sig"}]})")
+      << body.text();
+
+  // With no text part to carry it, the text's signature comes back as Gemini
+  // sent it: on an empty text part. Of several text parts, the last has it.
+  lp::ChatRequest r = thinking_turn();
+  r.messages[1].parts.clear();
+  r.messages[1].thinking.erase(r.messages[1].thinking.begin());
+  const Body alone(chat("gemini", r, false, endpoint("https://g.example")).body);
+  EXPECT_EQ(json((*alone)["contents"].at(1)["parts"].at(1)),
+            R"({"text":"","thoughtSignature":"text-sig"})");
+  lp::ChatRequest two = thinking_turn();
+  two.messages[1].parts.push_back(lp::Part{make_string("More."), std::nullopt});
+  const Body last(chat("gemini", two, false, endpoint("https://g.example")).body);
+  EXPECT_EQ(json((*last)["contents"].at(1)["parts"].at(2)), R"({"text":"Let me check."})");
+  EXPECT_EQ(json((*last)["contents"].at(1)["parts"].at(3)),
+            R"({"text":"More.","thoughtSignature":"text-sig"})");
+}
+
+TEST(ProvidersRequest, OpenAiAndOllamaLeaveThinkingOut) {
+  lp::ChatRequest plain = thinking_turn();
+  plain.messages[1].thinking.clear();
+  plain.messages[1].tool_calls[0].signature.clear();
+  lp::set_param(plain, "thinking_budget", nullptr);
+  lp::ChatRequest signed_turn = thinking_turn();
+  lp::set_param(signed_turn, "thinking_budget", nullptr);  // OpenAI takes none
+  for (const char* p : {"openai", "openai-compatible", "ollama"}) {
+    EXPECT_EQ(str(chat(p, signed_turn, false, endpoint("http://x")).body),
+              str(chat(p, plain, false, endpoint("http://x")).body))
+        << p;
+  }
+}
+
+TEST(ProvidersRequest, AddThinkingValidates) {
+  lp::ChatRequest r;
+  const auto add = [&](const char* text, const char* signature, bool redacted) {
+    return status_of([&] {
+      lp::add_thinking(r, lp::Thinking{make_string(text), make_string(signature), redacted});
+    });
+  };
+  EXPECT_EQ(add("t", "s", false), LLMKIT_INVALID_ARGUMENT);  // no message yet
+  lp::add_message(r, "user", "hi");
+  EXPECT_EQ(add("t", "s", false), LLMKIT_INVALID_ARGUMENT);  // not the assistant's
+  lp::add_message(r, "assistant", "");
+  EXPECT_EQ(add("", "", false), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(add("text", "data", true), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(add("", "", true), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(add("bad \xE2\x82", "s", false), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(add("t", "bad \xFF", false), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_TRUE(r.messages.back().thinking.empty());
+  EXPECT_EQ(add("only text", "", false), LLMKIT_OK);
+  EXPECT_EQ(add("", "only a signature", false), LLMKIT_OK);
+  EXPECT_EQ(add("", "data", true), LLMKIT_OK);
+  ASSERT_EQ(r.messages.back().thinking.size(), 3u);
+  EXPECT_TRUE(r.messages.back().thinking[2].redacted);
+}
+
+// A recorded answer, parsed.
+lp::Response answer(std::string_view provider, const std::string& fixture) {
+  lp::Response out;
+  lp::provider(provider).parse(llmkit::test::fixture(fixture), out);
+  return out;
+}
+
+TEST(ProvidersRequest, AddResponseSendsARecordedTurnBackUnchanged) {
+  // Anthropic: thinking, text and tool_use, as recorded, in their order.
+  simdjson::dom::parser parser;
+  const std::string recorded = llmkit::test::fixture("anthropic/tool_use_with_thinking.json");
+  const element content = parser.parse(recorded)["content"].value();
+  lp::ChatRequest r;
+  lp::set_param(r, "model", "m");
+  lp::add_message(r, "user", "What is the largest city in the user country?");
+  lp::add_response(r, answer("anthropic", "anthropic/tool_use_with_thinking.json"));
+  r.messages.push_back(tool_result("toolu_01YGzqpRE16Vricda3Aqcejo", "Mexico"));
+  const Body body(chat("anthropic", r, false, endpoint("https://a.example")).body);
+  EXPECT_EQ(sorted((*body)["messages"].at(1)["content"]), sorted(content));
+  EXPECT_EQ(s((*body)["messages"].at(1)["role"]), "assistant");
+
+  // Gemini: the call's thoughtSignature on its functionCall part.
+  const std::string gemini = llmkit::test::fixture("gemini/function_call.json");
+  const element part = parser.parse(gemini)["candidates"].at(0)["content"]["parts"].at(0).value();
+  lp::ChatRequest g;
+  lp::add_message(g, "user", "What is the capital of France?");
+  lp::add_response(g, answer("gemini", "gemini/function_call.json"));
+  g.messages.push_back(tool_result("call_0", "Paris"));
+  const Body gbody(chat("gemini", g, false, endpoint("https://g.example")).body);
+  EXPECT_EQ(sorted((*gbody)["contents"].at(1)["parts"].at(0)), sorted(part));
+  EXPECT_EQ(s((*gbody)["contents"].at(2)["parts"].at(0)["functionResponse"]["name"]),
+            "get_capital");
+}
+
+TEST(ProvidersRequest, AddResponseRefusesWhatIsNoTurn) {
+  lp::ChatRequest r;
+  const auto add = [&](const lp::Response& a) {
+    return status_of([&] { lp::add_response(r, a); });
+  };
+  EXPECT_EQ(add(answer("anthropic", "anthropic/error_429_rate_limit.json")),
+            LLMKIT_INVALID_ARGUMENT);
+  lp::Response cut = answer("anthropic", "anthropic/thinking.json");
+  cut.finish = LLMKIT_FINISH_NONE;
+  EXPECT_EQ(add(cut), LLMKIT_INVALID_ARGUMENT);
+  lp::Response empty;
+  empty.finish = LLMKIT_FINISH_STOP;
+  EXPECT_EQ(add(empty), LLMKIT_INVALID_ARGUMENT);
+  lp::Response bad_arguments = answer("openai", "openai/chat_completion_tool_calls.json");
+  bad_arguments.tool_calls.back().arguments = make_string("{\"city\":");
+  EXPECT_EQ(add(bad_arguments), LLMKIT_INVALID_ARGUMENT);
+  EXPECT_TRUE(r.messages.empty());
+  EXPECT_EQ(add(answer("openai", "openai/chat_completion_tool_calls.json")), LLMKIT_OK);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].role, lp::Role::kAssistant);
+  EXPECT_TRUE(r.messages[0].thinking.empty());
 }
 
 // ---- Embeddings -------------------------------------------------------------

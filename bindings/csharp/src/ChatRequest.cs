@@ -60,6 +60,29 @@ public sealed class ChatRequest {
   /// by member, for provider-specific parameters.</summary>
   public string Extra { get; set; }
 
+  /// <summary>Appends <paramref name="response"/>'s turn as an assistant message:
+  /// its text, reasoning blocks and tool calls with their signatures, as they
+  /// came, so that tool results can follow and the conversation go on
+  /// (llmkit_request_add_response). Anthropic with thinking on, and Gemini 3,
+  /// refuse a tool-use turn sent back without them.</summary>
+  /// <exception cref="ArgumentException">An error answer, one that did not
+  /// finish (a cut stream), or one with nothing to add.</exception>
+  public void AddResponse(Response response) {
+    if (response == null) throw new ArgumentNullException(nameof(response));
+    if (response.Status != Status.Ok) {
+      throw new ArgumentException($"an error answer ({response.Status}) is no turn to add", nameof(response));
+    }
+    if (response.FinishReason == FinishReason.None) {
+      throw new ArgumentException("the answer did not finish (a cut stream): no turn to add", nameof(response));
+    }
+    if (response.Text.Length == 0 && response.Thinking.Count == 0 && response.ToolCalls.Count == 0) {
+      throw new ArgumentException("the answer has no text, thinking or tool call to add", nameof(response));
+    }
+    Message m = Message.Assistant(response.Text.Length == 0 ? null : response.Text, response.ToolCalls);
+    foreach (Thinking t in response.Thinking) m.Thinking.Add(t);
+    Messages.Add(m);
+  }
+
   // The llmkit_request for one call: the caller disposes it. Bad values
   // throw here, before anything is sent: LlmkitException InvalidArgument
   // from the library, ArgumentException for a malformed message.
@@ -165,6 +188,12 @@ public sealed class Message {
   /// <summary>The tool calls an assistant message made.</summary>
   public IList<ToolCall> ToolCalls { get; } = new List<ToolCall>();
 
+  /// <summary>The reasoning of the answer an assistant message is, as
+  /// <see cref="Response.Thinking"/> gave it: Anthropic gets the blocks first in
+  /// the message, Gemini each on the part it came with, OpenAI and Ollama
+  /// none.</summary>
+  public IList<Thinking> Thinking { get; } = new List<Thinking>();
+
   /// <summary>For a tool result: the id of the call it answers.</summary>
   public string ToolCallId { get; }
 
@@ -192,9 +221,14 @@ public sealed class Message {
           Native.llmkit_request_add_image(r, p.ImageUrl);
         }
       }
+      foreach (Thinking t in Thinking) {
+        if (t == null) throw new ArgumentException($"message {index}: a thinking block is null", "Messages");
+        Native.llmkit_request_add_thinking(r, Utf8.Encode(t.Text), t.Signature, t.Redacted ? 1 : 0);
+      }
       foreach (ToolCall c in ToolCalls) {
         if (c == null) throw new ArgumentException($"message {index}: a tool call is null", "Messages");
         Native.llmkit_request_add_tool_call(r, c.Id, c.Name, c.Arguments);
+        if (c.Signature.Length > 0) Native.llmkit_request_set_tool_call_signature(r, c.Signature);
       }
     }
     if (CacheBreakpoint) Native.llmkit_request_cache_breakpoint(r);
@@ -246,10 +280,15 @@ public sealed class Tool {
 /// or in an assistant message sent back with its result.</summary>
 public sealed class ToolCall {
   /// <param name="arguments">The arguments' JSON text (an object).</param>
-  public ToolCall(string id, string name, string arguments) {
+  public ToolCall(string id, string name, string arguments) : this(id, name, arguments, "") {}
+
+  /// <param name="signature">Gemini's thoughtSignature on the call, as
+  /// <see cref="Signature"/> gave it; null or "" for none.</param>
+  public ToolCall(string id, string name, string arguments, string signature) {
     Id = id ?? throw new ArgumentNullException(nameof(id));
     Name = name ?? throw new ArgumentNullException(nameof(name));
     Arguments = arguments ?? throw new ArgumentNullException(nameof(arguments));
+    Signature = signature ?? "";
   }
 
   /// <summary>The provider's id for the call; "call_N" (N its index from 0)
@@ -259,6 +298,34 @@ public sealed class ToolCall {
 
   /// <summary>The arguments' JSON text, as the provider sent them.</summary>
   public string Arguments { get; }
+
+  /// <summary>Gemini's thoughtSignature on the call ("" for none), which Gemini
+  /// 3 needs back with the call on the next turn.</summary>
+  public string Signature { get; }
+}
+
+/// <summary>A block of reasoning as Anthropic or Gemini sent it
+/// (docs/providers.md, "Multi-turn with thinking"). The provider checks it
+/// when it comes back: keep every field as it is.</summary>
+public sealed class Thinking {
+  /// <param name="text">The thinking text; null or "" for a redacted block.</param>
+  /// <param name="signature">The provider's opaque signature; a redacted block's data.</param>
+  /// <param name="redacted">Anthropic's redacted_thinking.</param>
+  public Thinking(string text, string signature, bool redacted = false) {
+    Text = text ?? "";
+    Signature = signature ?? "";
+    Redacted = redacted;
+  }
+
+  /// <summary>The thinking text: "" for a redacted block, or for a signature
+  /// Gemini put on a text part.</summary>
+  public string Text { get; }
+
+  /// <summary>The provider's opaque signature; a redacted block's data.</summary>
+  public string Signature { get; }
+
+  /// <summary>Anthropic's redacted_thinking.</summary>
+  public bool Redacted { get; }
 }
 
 }

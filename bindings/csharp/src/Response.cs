@@ -16,6 +16,10 @@ public sealed class Response {
   /// <summary>The thinking text ("" when none).</summary>
   public string Reasoning { get; }
 
+  /// <summary>Anthropic's and Gemini's reasoning blocks, in order: what
+  /// <see cref="ChatRequest.AddResponse"/> sends back on the next turn.</summary>
+  public IReadOnlyList<Thinking> Thinking { get; }
+
   /// <summary>Why the model stopped; <see cref="Llmkit.FinishReason.Error"/> for an error answer.</summary>
   public FinishReason FinishReason { get; }
 
@@ -89,11 +93,20 @@ public sealed class Response {
     int calls = (int)Number(r, "tool_calls");
     var toolCalls = new ToolCall[calls];
     for (int i = 0; i < calls; i++) {
-      string id, name, arguments;
+      string id, name, arguments, signature;
       Native.llmkit_response_tool_call(r, (UIntPtr)i, out id, out name, out arguments);
-      toolCalls[i] = new ToolCall(id, name, arguments);
+      Native.llmkit_response_tool_call_signature(r, (UIntPtr)i, out signature);
+      toolCalls[i] = new ToolCall(id, name, arguments, signature);
     }
     ToolCalls = new ReadOnlyCollection<ToolCall>(toolCalls);
+    var thinking = new Thinking[(int)Number(r, "thinking")];
+    for (int i = 0; i < thinking.Length; i++) {
+      string text, signature;
+      int redacted;
+      Native.llmkit_response_thinking(r, (UIntPtr)i, out text, out signature, out redacted);
+      thinking[i] = new Thinking(text, signature, redacted != 0);
+    }
+    Thinking = new ReadOnlyCollection<Thinking>(thinking);
     Model = Get(r, "model");
     Id = Get(r, "id");
     Provider = Get(r, "provider");

@@ -468,6 +468,77 @@ public class ClientTests {
     return r;
   }
 
+  // ---- thinking across turns -------------------------------------------------
+
+  [Test]
+  public void Response_Thinking_AndSignatures_AsRecorded() {
+    Response r = Response.Parse("anthropic", Upstream.Fixture("anthropic/thinking.json"));
+    var expected = (JsonArray)Upstream.Expected("anthropic/thinking")["thinking"];
+    Assert.AreEqual(1, r.Thinking.Count);
+    Assert.AreEqual((string)expected[0]["text"], r.Thinking[0].Text);
+    Assert.AreEqual((string)expected[0]["signature"], r.Thinking[0].Signature);
+    Assert.IsFalse(r.Thinking[0].Redacted);
+    Assert.AreEqual(r.Reasoning, r.Thinking[0].Text);
+
+    Response call = Response.Parse("gemini", Upstream.Fixture("gemini/function_call.json"));
+    Assert.AreEqual((string)Upstream.Expected("gemini/function_call")["tool_calls"][0]["signature"],
+                    call.ToolCalls[0].Signature);
+    Assert.AreEqual(0, call.Thinking.Count);
+  }
+
+  [Test]
+  public void AddResponse_SendsTheThinkingBackBeforeTheToolUse() {
+    Client client = Make("anthropic");
+    var request = new ChatRequest {
+      Model = "claude-test", ThinkingBudget = 1024, Tools = { new Tool("get_user_country") },
+      Messages = { Message.User("What is the largest city in the user country?") },
+    };
+    Response first = client.Chat(request, Call("header.x-upstream-fixture", "anthropic/tool_use_with_thinking"));
+    request.AddResponse(first);
+    request.Messages.Add(Message.ToolResult(first.ToolCalls[0].Id, "Mexico"));
+    client.Chat(request);
+
+    var recorded = (JsonArray)JsonValue.Parse(Upstream.Fixture("anthropic/tool_use_with_thinking.json"))["content"];
+    var second = (JsonObject)JsonValue.Parse((string)upstream.Requests()[1]["body"]);
+    var content = (JsonArray)second["messages"][1]["content"];
+    Assert.AreEqual(3, content.Count);
+    Assert.AreEqual("thinking", (string)content[0]["type"]);
+    Assert.AreEqual((string)recorded[0]["thinking"], (string)content[0]["thinking"]);
+    Assert.AreEqual((string)recorded[0]["signature"], (string)content[0]["signature"]);
+    Assert.AreEqual("text", (string)content[1]["type"]);
+    Assert.AreEqual((string)recorded[2]["id"], (string)content[2]["id"]);
+
+    Assert.Throws<ArgumentNullException>(() => request.AddResponse(null));
+    var error = Assert.Throws<LlmkitException>(
+        () => Response.Parse("anthropic", Upstream.Fixture("anthropic/error_429_rate_limit.json")));
+    Assert.Throws<ArgumentException>(() => request.AddResponse(error.Response));
+  }
+
+  [Test]
+  public void Thinking_OfAStoredTurn_GoesBackOnItsParts() {
+    Client client = Make("gemini");
+    var turn = Message.Assistant("Let me check.", new[] { new ToolCall("call_0", "get_country", "{}", "call-sig") });
+    turn.Thinking.Add(new Thinking("I need the country.", "th-sig"));
+    turn.Thinking.Add(new Thinking(null, "text-sig"));
+    turn.Thinking.Add(new Thinking(null, "anthropic-data", redacted: true));
+    client.Chat(new ChatRequest {
+      Model = "gemini-3-pro-preview",
+      Messages = { Message.User("Capital of the user country?"), turn, Message.ToolResult("call_0", "Mexico") },
+    });
+    var parts = (JsonArray)upstream.OnlyRequestBody()["contents"][1]["parts"];
+    Assert.AreEqual(3, parts.Count, parts.ToString());
+    Assert.IsTrue((bool)parts[0]["thought"]);
+    Assert.AreEqual("th-sig", (string)parts[0]["thoughtSignature"]);
+    Assert.AreEqual("Let me check.", (string)parts[1]["text"]);
+    Assert.AreEqual("text-sig", (string)parts[1]["thoughtSignature"]);
+    Assert.AreEqual("get_country", (string)parts[2]["functionCall"]["name"]);
+    Assert.AreEqual("call-sig", (string)parts[2]["thoughtSignature"]);
+
+    var user = Message.User("hi");
+    user.Thinking.Add(new Thinking("a user's?", null));
+    Fails(Status.InvalidArgument, () => client.Chat(new ChatRequest { Model = "m", Messages = { user } }));
+  }
+
   // ---- async -----------------------------------------------------------------
 
   [Test]

@@ -4,7 +4,8 @@ require "upstream"
 # Llmkit::Client against test/upstream/upstream.py, the fake provider: each
 # wire format whole and streamed, a stream stopped from its block, Ruby's
 # interrupts and Llmkit::Cancel, the provider's errors with their response,
-# embeddings in batches, requests with every field, recorded answers.
+# embeddings in batches, requests with every field, recorded answers,
+# reasoning blocks sent back on the next turn.
 class ClientTest < Minitest::Test
   Stop = Class.new(StandardError)
 
@@ -534,6 +535,61 @@ class ClientTest < Minitest::Test
     assert_raises(Llmkit::ProviderErrorError) { Llmkit::Embeddings.parse("openai", "[") }
     error_body = '{"error": {"message": "bad input", "type": "invalid_request_error"}}'
     assert_raises(Llmkit::InvalidArgumentError) { Llmkit::Embeddings.parse("openai", error_body) }
+  end
+
+  # ---- thinking across turns: read, sent back, rebuilt -----------------------
+
+  def test_a_response_has_its_thinking_and_signatures_as_recorded
+    response = Llmkit::Response.parse("anthropic", Upstream.fixture("anthropic/thinking.json"))
+    expected = Upstream.expected("anthropic/thinking")["thinking"]
+    assert_equal expected.map { { text: _1["text"], signature: _1["signature"], redacted: false } },
+                 response.thinking.map(&:to_h)
+    assert_predicate response.thinking, :frozen?
+    refute_predicate response.thinking[0], :redacted?
+
+    call = Llmkit::Response.parse("gemini", Upstream.fixture("gemini/function_call.json")).tool_calls[0]
+    assert_equal Upstream.expected("gemini/function_call")["tool_calls"][0]["signature"], call.signature
+    assert_equal call.signature, call.to_h[:signature]
+  end
+
+  def test_add_response_sends_the_thinking_back_before_the_tool_use
+    anthropic = client("anthropic")
+    request = Llmkit::Request.new(model: "claude-test", thinking_budget: 1024, tools: [{ name: "get_user_country" }],
+                                  messages: [{ role: :user, content: "The largest city in the user country?" }])
+    response = anthropic.chat(request, options: { "header.x-upstream-fixture": "anthropic/tool_use_with_thinking" })
+    request.add_response(response)
+           .add_message(role: :tool, tool_call_id: response.tool_calls[0].id, content: "Mexico")
+    assert_predicate anthropic.chat(request), :ok?
+
+    recorded = JSON.parse(Upstream.fixture("anthropic/tool_use_with_thinking.json"))["content"]
+    sent = JSON.parse(Upstream.requests.fetch(1)["body"])["messages"]
+    assert_equal recorded, sent[1]["content"]
+    assert_equal "tool_result", sent[2]["content"][0]["type"]
+
+    error = assert_raises(Llmkit::RateLimitedError) do
+      Llmkit::Response.parse("anthropic", Upstream.fixture("anthropic/error_429_rate_limit.json"))
+    end
+    assert_raises(Llmkit::InvalidArgumentError) { request.add_response(error.response) }
+    assert_raises(TypeError) { request.add_response(response.to_h) }
+  end
+
+  def test_thinking_of_a_stored_turn_goes_back_on_its_parts
+    turn = { role: :assistant, content: "Let me check.",
+             thinking: [{ text: "I need the country.", signature: "th-sig" }, { signature: "text-sig" },
+                        { signature: "anthropic-data", redacted: true }],
+             tool_calls: [{ id: "call_0", name: "get_country", arguments: {}, signature: "call-sig" }] }
+    client("gemini").chat(model: "gemini-3-pro-preview",
+                          messages: [{ role: :user, content: "Capital of the user country?" }, turn,
+                                     { role: :tool, tool_call_id: "call_0", content: "Mexico" }])
+    parts = JSON.parse(Upstream.requests.fetch(0)["body"])["contents"][1]["parts"]
+    assert_equal [{ "text" => "I need the country.", "thought" => true, "thoughtSignature" => "th-sig" },
+                  { "text" => "Let me check.", "thoughtSignature" => "text-sig" },
+                  { "functionCall" => { "name" => "get_country", "args" => {} }, "thoughtSignature" => "call-sig" }],
+                 parts
+
+    assert_raises(Llmkit::InvalidArgumentError) do
+      Llmkit::Request.new(model: "m", messages: [{ role: :user, content: "hi", thinking: [{ text: "no" }] }])
+    end
   end
 
   def test_gc_frees_dropped_clients_and_requests

@@ -10,7 +10,8 @@ module Llmkit
   #     messages: [
   #       { role: :user, content: "What is on this picture?" },
   #       { role: :user, content: ["Or this one?", { image: "https://..." }], cache: true },
-  #       { role: :assistant, tool_calls: [{ id: "call_1", name: "weather", arguments: { city: "Paris" } }] },
+  #       { role: :assistant, tool_calls: [{ id: "call_1", name: "weather", arguments: { city: "Paris" } }],
+  #         thinking: [{ text: "...", signature: "..." }] },
   #       { role: :tool, tool_call_id: "call_1", content: "18 C, sunny" }
   #     ],
   #     tools: [{ name: "weather", description: "Weather in a city", parameters: { type: "object" } }],
@@ -21,9 +22,12 @@ module Llmkit
   #
   # Messages are Hashes: :role (user, assistant, or tool for a tool's
   # result), :content (a String, or an Array of parts: Strings, { text: },
-  # { image: URL } with an http(s) or data: URL), :tool_calls (assistant),
-  # :tool_call_id (tool), and cache: true to mark a prompt-cache breakpoint
-  # after the message. JSON values (arguments, parameters, response_format's
+  # { image: URL } with an http(s) or data: URL), :tool_calls (assistant;
+  # each { id:, name:, arguments:, signature: }), :thinking (assistant: the
+  # reasoning blocks of Response#thinking, { text:, signature:, redacted: }
+  # each), :tool_call_id (tool), and cache: true to mark a prompt-cache
+  # breakpoint after the message. #add_response and #add_message append to a
+  # built request. JSON values (arguments, parameters, response_format's
   # schema, extra, a tool result) may be Hashes or JSON Strings. Building
   # checks every field at once: a bad value or an unknown top-level field
   # raises InvalidArgumentError naming it; a value of the wrong class,
@@ -64,6 +68,31 @@ module Llmkit
 
     def closed? = @handle.nil?
 
+    # Appends a message (a Hash, as in :messages), e.g. a tool's result after
+    # #add_response. Returns self. Raises InvalidArgumentError while a call
+    # sends the request (it reads the request without the GVL); after any
+    # other error the request may hold part of the message: build it anew.
+    def add_message(message)
+      handle
+      raise InvalidArgumentError, "the request is being sent: add to it after the call" if @calls.positive?
+
+      build_message(message, "message")
+      self
+    end
+
+    # Appends `response`'s turn as an assistant message (Response#to_message:
+    # its text, reasoning blocks and tool calls with their signatures, as they
+    # came), so that tool results can follow and the conversation go on.
+    # Anthropic with thinking on, and Gemini 3, refuse a tool-use turn sent
+    # back without them. Raises InvalidArgumentError for an error answer, one
+    # that did not finish (a cut stream) or one with nothing to add. Returns
+    # self.
+    def add_response(response)
+      raise TypeError, "a response must be an Llmkit::Response, not #{response.class}" unless response.is_a?(Response)
+
+      add_message(response.to_message)
+    end
+
     private
 
     def handle
@@ -93,7 +122,7 @@ module Llmkit
         Native.request_set(@handle, key, JSON_FIELDS.include?(key) ? json_text(value) : value.to_s)
       end
       add_system(fields["system"])
-      list(fields["messages"], "messages").each_with_index { |message, i| add_message(message, "messages[#{i}]") }
+      list(fields["messages"], "messages").each_with_index { |message, i| build_message(message, "messages[#{i}]") }
       list(fields["tools"], "tools").each_with_index { |tool, i| add_tool(tool, "tools[#{i}]") }
       stop = fields["stop"]
       (stop.is_a?(String) ? [stop] : list(stop, "stop")).each { Native.request_add_stop(@handle, _1) }
@@ -108,8 +137,8 @@ module Llmkit
       Native.request_cache_breakpoint(@handle) if system[:cache]
     end
 
-    def add_message(message, where)
-      message = fields_of(message, where, %i[role content tool_calls tool_call_id cache])
+    def build_message(message, where)
+      message = fields_of(message, where, %i[role content tool_calls tool_call_id thinking cache])
       role = message.fetch(:role) { raise InvalidArgumentError, "#{where} has no :role" }.to_s
       if role == "tool"
         id = message.fetch(:tool_call_id) { raise InvalidArgumentError, "#{where}: a tool result needs :tool_call_id" }
@@ -121,9 +150,14 @@ module Llmkit
         parts.each do |kind, value|
           kind == :text ? Native.request_add_text(@handle, value) : Native.request_add_image(@handle, value)
         end
+        list(message[:thinking], "#{where}.thinking").each_with_index do |block, i|
+          block = fields_of(block, "#{where}.thinking[#{i}]", %i[text signature redacted])
+          Native.request_add_thinking(@handle, block[:text] || "", block[:signature] || "", block[:redacted] ? 1 : 0)
+        end
         list(message[:tool_calls], "#{where}.tool_calls").each_with_index do |call, i|
-          call = fields_of(call, "#{where}.tool_calls[#{i}]", %i[id name arguments])
+          call = fields_of(call, "#{where}.tool_calls[#{i}]", %i[id name arguments signature])
           Native.request_add_tool_call(@handle, call[:id], call[:name], json_text(call[:arguments] || {}))
+          Native.request_set_tool_call_signature(@handle, call[:signature]) unless call[:signature].to_s.empty?
         end
       end
       Native.request_cache_breakpoint(@handle) if message[:cache]
@@ -194,17 +228,30 @@ module Llmkit
     Usage = Struct.new(:input_tokens, :output_tokens, :cached_input_tokens, :cache_write_tokens,
                        :reasoning_tokens)
 
-    # A tool call the model made: `arguments` is its JSON text. #to_h fits
-    # a request's :tool_calls.
-    ToolCall = Struct.new(:id, :name, :arguments) do
+    # A tool call the model made: `arguments` is its JSON text, `signature`
+    # Gemini's thoughtSignature ("" for none). #to_h fits a request's
+    # :tool_calls (with :signature only when there is one, as in #json).
+    ToolCall = Struct.new(:id, :name, :arguments, :signature) do
       def parsed_arguments = JSON.parse(arguments)
+      def to_h = signature.to_s.empty? ? super.except(:signature) : super
     end
 
-    # text, reasoning: the answer's text and thinking ("" when none).
+    # A block of reasoning as Anthropic or Gemini sent it: its text ("" for
+    # a redacted block, or a signature Gemini put on a text part), its
+    # opaque signature (a redacted block's data), and whether it is
+    # Anthropic's redacted_thinking. The provider checks it when it comes
+    # back: keep it as it is. #to_h fits a message's :thinking.
+    Thinking = Struct.new(:text, :signature, :redacted) do
+      def redacted? = redacted
+    end
+
+    # text, reasoning: the answer's text and thinking ("" when none);
+    # thinking: Anthropic's and Gemini's reasoning blocks (Thinking), in
+    # order, for the next turn (Request#add_response).
     # finish_reason: :stop, :length, :tool_calls, :content_filter, :refusal,
     # :error or :none (not finished: a cut stream); finish_reason_raw the
     # provider's own value. model, id: as the provider named them.
-    attr_reader :text, :reasoning, :finish_reason, :finish_reason_raw, :usage, :tool_calls,
+    attr_reader :text, :reasoning, :thinking, :finish_reason, :finish_reason_raw, :usage, :tool_calls,
                 :model, :id, :provider
     # status: an Llmkit::Status code; http_status: 0 without HTTP (a parsed
     # answer). error_message, error_detail ("context_length_exceeded",
@@ -223,7 +270,7 @@ module Llmkit
 
     NUMBERS = %w[status http_status input_tokens output_tokens cached_input_tokens cache_write_tokens
                  reasoning_tokens retry_after_ms latency_ms first_token_ms max_gap_ms chunks
-                 output_tokens_per_second tool_calls].freeze
+                 output_tokens_per_second tool_calls thinking].freeze
     private_constant :NUMBERS
 
     # Parses a recorded answer of `provider` ("openai", "anthropic",
@@ -241,6 +288,20 @@ module Llmkit
     def to_s = text
     def to_h = JSON.parse(json)
 
+    # The assistant message this answer is, a Hash for a request's
+    # :messages: its text, thinking and tool calls with their signatures.
+    # Raises InvalidArgumentError for an error answer, one that did not
+    # finish (a cut stream) or one with nothing to add.
+    def to_message
+      raise InvalidArgumentError, "an error answer is no turn to add (#{error_message})" if error?
+      raise InvalidArgumentError, "the answer did not finish (a cut stream): no turn to add" if finish_reason == :none
+      if text.empty? && thinking.empty? && tool_calls.empty?
+        raise InvalidArgumentError, "the answer has no text, thinking or tool call to add"
+      end
+
+      { role: :assistant, content: text, thinking: thinking.map(&:to_h), tool_calls: tool_calls.map(&:to_h) }
+    end
+
     # The Response of a native call's [status, message, handle], or the
     # Error it raises.
     def self.from_call(status, message, handle)
@@ -252,7 +313,10 @@ module Llmkit
     # Reads every field of a native response, which it then frees.
     def self.read(handle)
       n = NUMBERS.to_h { [_1, Native.response_number(handle, _1)] }
-      tool_calls = Array.new(n["tool_calls"].to_i) { ToolCall.new(*Native.response_tool_call(handle, _1)).freeze }
+      tool_calls = Array.new(n["tool_calls"].to_i) do
+        ToolCall.new(*Native.response_tool_call(handle, _1), Native.response_tool_call_signature(handle, _1)).freeze
+      end
+      thinking = Array.new(n["thinking"].to_i) { Thinking.new(*Native.response_thinking(handle, _1)).freeze }
       get = ->(field) { Native.response_get(handle, field) }
       seconds = ->(ms) { ms.negative? ? nil : ms / 1000.0 }
       new(
@@ -261,7 +325,8 @@ module Llmkit
         finish_reason_raw: get["finish_reason_raw"],
         usage: Usage.new(*%w[input_tokens output_tokens cached_input_tokens cache_write_tokens
                              reasoning_tokens].map { n[_1].to_i }).freeze,
-        tool_calls: tool_calls.freeze, model: get["model"], id: get["id"], provider: get["provider"],
+        tool_calls: tool_calls.freeze, thinking: thinking.freeze, model: get["model"], id: get["id"],
+        provider: get["provider"],
         status: n["status"].to_i, http_status: n["http_status"].to_i,
         error_message: presence(get["error.message"]), error_detail: presence(get["error.detail"]),
         retry_after: seconds[n["retry_after_ms"]], latency: seconds[n["latency_ms"]],
