@@ -905,6 +905,145 @@ LLMKIT_API llmkit_status llmkit_vectors_parse(const char* provider, const char* 
 /* The input tokens the provider counted (0 when it reports none). */
 LLMKIT_API int64_t llmkit_vectors_input_tokens(const llmkit_vectors* vectors);
 
+/* ===================================================================== */
+/* Hooks                                                                  */
+/* ===================================================================== */
+
+/* A set of hooks: callbacks that run around the calls of the clients it is
+ * attached to (llmkit_client_set_hooks; several clients may share one).
+ * Each hook has a kind, a scope and a rule:
+ *  - before: may change the request (llmkit_hook_event_set), add metadata,
+ *    answer in the provider's place or reject the call; after: a call that
+ *    succeeded; error: one that failed; finally: every call, once, last.
+ *  - scope NULL or "" is global: the hook runs for every client. A named
+ *    scope ("evaluation", "production") runs only for clients created with
+ *    it in their "scopes" option ("evaluation,production").
+ *  - the rule (NULL or "": every call) is compiled once, here; it reads
+ *    the call's model, provider, tags and metadata (the call options
+ *    "tags" "a,b" and "meta.KEY") and outcome, e.g.
+ *    `model:gpt-4o* and (tag:prod or not provider:ollama)`; docs/hooks.md
+ *    has the syntax.
+ * Hooks run in registration order. One that fails (returns a status other
+ * than OK) never fails the call: it is counted, and its message kept for
+ * llmkit_hooks_last_error(). An async hook (LLMKIT_HOOK_ASYNC) runs on the
+ * set's own thread, fed through a bounded queue, on a read-only copy of
+ * the event: slow work (a database write) adds nothing to the call. A full
+ * queue drops the event and counts it, or with "queue_full" "block" waits.
+ * Options (may be NULL): "queue_size" (default 10000), "queue_full" (drop
+ * or block), "slow_ms" (a hook run longer is counted slow, default 100).
+ * Thread safety: every function, any thread, also while calls run (a call
+ * uses the hooks as they were when it began). */
+typedef struct llmkit_hooks llmkit_hooks;
+
+typedef enum llmkit_hook_kind {
+  LLMKIT_HOOK_BEFORE = 0,
+  LLMKIT_HOOK_AFTER = 1,
+  LLMKIT_HOOK_ERROR = 2,
+  LLMKIT_HOOK_FINALLY = 3
+} llmkit_hook_kind;
+
+/* Flags of llmkit_hooks_add(). */
+#define LLMKIT_HOOK_ASYNC 1u
+
+/* One call as a hook sees it; valid during the callback only. */
+typedef struct llmkit_hook_event llmkit_hook_event;
+
+/* A hook. A synchronous hook runs on the thread of the call (for an async
+ * call's after, error and finally hooks: the client's loop thread, so it
+ * must not block). Return LLMKIT_OK, or a failure: see llmkit_hook_event_fail(). */
+typedef llmkit_status (*llmkit_hook_fn)(llmkit_hook_event* event, void* user_data);
+
+/* A rule's pred:NAME. Return 1 to match, 0 not to; anything else fails the
+ * rule, which skips its hook and is counted. */
+typedef int (*llmkit_predicate_fn)(const llmkit_hook_event* event, void* user_data);
+
+/* Creates an empty set in *out. Ownership: free with llmkit_hooks_free(). */
+LLMKIT_API llmkit_status llmkit_hooks_new(const llmkit_options* options, llmkit_hooks** out);
+
+/* Lets go of the set. Clients it is attached to keep it until they are
+ * freed or attach another; the last one to let go runs the async events
+ * still queued, then stops the set's thread. NULL does nothing. Not to be
+ * called from a hook. */
+LLMKIT_API void llmkit_hooks_free(llmkit_hooks* hooks);
+
+/* Registers a hook after all others and stores its id (never 0) in *id
+ * (id may be NULL). `user_data` must stay valid until the hook is removed
+ * and the set freed. INVALID_ARGUMENT, with the column, for a rule that
+ * does not compile, or naming an unknown predicate. */
+LLMKIT_API llmkit_status llmkit_hooks_add(llmkit_hooks* hooks, llmkit_hook_kind kind,
+                                          const char* scope, const char* rule, unsigned flags,
+                                          llmkit_hook_fn fn, void* user_data, uint64_t* id);
+
+/* Removes a hook; its async events already queued still run. NOT_FOUND
+ * for an unknown id. */
+LLMKIT_API llmkit_status llmkit_hooks_remove(llmkit_hooks* hooks, uint64_t id);
+
+/* Registers `fn` as pred:NAME for the rules added after it. `name` is a
+ * word of letters, digits, '_', '-' or '.'; INVALID_ARGUMENT when taken. */
+LLMKIT_API llmkit_status llmkit_hooks_add_predicate(llmkit_hooks* hooks, const char* name,
+                                                    llmkit_predicate_fn fn, void* user_data);
+
+/* Waits until every async event queued so far has run. Not from a hook. */
+LLMKIT_API llmkit_status llmkit_hooks_flush(llmkit_hooks* hooks);
+
+/* Stores a counter of hook `id` in *value: "calls" (runs), "skipped" (its
+ * rule did not match), "errors", "rule_failures" (its rule failed: not
+ * run), "dropped" (async: the queue was full), "slow" (runs over
+ * "slow_ms"), "total_us", "max_us" (run time). NOT_FOUND for an unknown
+ * id or name. */
+LLMKIT_API llmkit_status llmkit_hooks_stat(const llmkit_hooks* hooks, uint64_t id, const char* name,
+                                           int64_t* value);
+
+/* Stores the message of hook `id`'s last failure in *message ("" when it
+ * never failed). Ownership: valid until this thread's next llmkit call. */
+LLMKIT_API llmkit_status llmkit_hooks_last_error(const llmkit_hooks* hooks, uint64_t id,
+                                                 const char** message);
+
+/* Attaches `hooks` to `client` for the calls that start from now on (NULL:
+ * none). The client keeps the set alive while attached.
+ * Thread safety: any thread, also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_set_hooks(llmkit_client* client, llmkit_hooks* hooks);
+
+/* The event's kind. */
+LLMKIT_API llmkit_hook_kind llmkit_hook_event_kind(const llmkit_hook_event* event);
+
+/* Stores a text in *value (NUL-terminated; len may be NULL): "provider",
+ * "model" (where the call goes), "tags" ("a,b"), "meta.KEY" (NOT_FOUND
+ * when unset), "message" (error and finally: why the call failed; ""),
+ * "request" (the JSON body the provider gets, built on demand; no keys
+ * or headers). Ownership: valid until the hook returns. */
+LLMKIT_API llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, const char* field,
+                                               const char** value, size_t* len);
+
+/* Stores a number in *value: "status" (after, error, finally: the call's
+ * llmkit_status), "elapsed_ms" (since the call began). */
+LLMKIT_API llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event, const char* field,
+                                                  double* value);
+
+/* The call's answer (after; error when the provider answered), or NULL.
+ * Ownership: owned by the event, valid until the hook returns. */
+LLMKIT_API const llmkit_response* llmkit_hook_event_response(const llmkit_hook_event* event);
+
+/* A synchronous before hook's changes (INVALID_ARGUMENT from other hooks):
+ * set a request parameter (the keys of llmkit_request_set); add metadata
+ * (later hooks' rules and events see it); answer the call with `text`
+ * (no provider call; the after hooks run); reject it with `status` (not
+ * OK) and `message` (the call returns them; the error hooks run). After
+ * an answer or a rejection, no later before hook runs. */
+LLMKIT_API llmkit_status llmkit_hook_event_set(llmkit_hook_event* event, const char* key,
+                                               const char* value);
+LLMKIT_API llmkit_status llmkit_hook_event_set_meta(llmkit_hook_event* event, const char* key,
+                                                    const char* value);
+LLMKIT_API llmkit_status llmkit_hook_event_answer(llmkit_hook_event* event, const char* text);
+LLMKIT_API llmkit_status llmkit_hook_event_reject(llmkit_hook_event* event, llmkit_status status,
+                                                  const char* message);
+
+/* Records why the hook failed and returns `status`, for
+ * `return llmkit_hook_event_fail(event, LLMKIT_UNAVAILABLE, "db down");`.
+ * The message goes to llmkit_hooks_last_error(); the call goes on. */
+LLMKIT_API llmkit_status llmkit_hook_event_fail(llmkit_hook_event* event, llmkit_status status,
+                                                const char* message);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -3,11 +3,15 @@
 // Every exported function turns handles into core objects, runs the core
 // inside guard(), and turns any exception into an llmkit_status plus the
 // thread's last-error message. No exception ever leaves this file.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -21,8 +25,10 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/utf8.h"
+#include "hooks/registry.h"
 #include "llmkit.h"
 #include "options/options.h"
+#include "pipeline/pipeline.h"
 #include "providers/response.h"
 #include "ratelimit/limiter.h"
 #include "tokenize/catalog.h"
@@ -713,8 +719,8 @@ extern "C" llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
 
 namespace lp = llmkit::providers;
 
-struct llmkit_client : llmkit::client::Client {
-  using Client::Client;
+struct llmkit_client : llmkit::pipeline::Pipeline {
+  using Pipeline::Pipeline;
 };
 struct llmkit_request : lp::ChatRequest {};
 struct llmkit_response {
@@ -936,7 +942,7 @@ extern "C" llmkit_status llmkit_client_chat(llmkit_client* client, const llmkit_
     auto& c = require(client, "client");
     const auto& r = require(request, "request");
     auto result = c.chat(r, call_options, cancel, chunk_fn(on_chunk, user_data));
-    *response = response_out(std::move(result.response), c.provider_name());
+    *response = response_out(std::move(result.response), c.client().provider_name());
     if (result.status != LLMKIT_OK) llmkit::fail(result.status, std::string(result.message));
   });
 }
@@ -951,7 +957,7 @@ extern "C" llmkit_status llmkit_client_chat_async(llmkit_client* client,
     auto& c = require(client, "client");
     const auto& r = require(request, "request");
     require(on_done, "on_done");
-    const std::string_view provider = c.provider_name();
+    const std::string_view provider = c.client().provider_name();
     c.chat_async(r, call_options, cancel, chunk_fn(on_chunk, user_data),
                  [on_done, user_data, provider](llmkit::client::Result result) {
                    llmkit_response* out = response_out(std::move(result.response), provider);
@@ -1152,7 +1158,7 @@ extern "C" llmkit_status llmkit_client_embed(llmkit_client* client, const char* 
       inputs.push_back(llmkit::make_string(
           bytes_in(texts[i], lens[i], ("texts[" + std::to_string(i) + "]").c_str())));
     }
-    auto vectors = c.embed(model == nullptr ? "" : model, inputs, call_options, cancel);
+    auto vectors = c.client().embed(model == nullptr ? "" : model, inputs, call_options, cancel);
     *out = llmkit::create<llmkit_vectors>(llmkit_vectors{std::move(vectors)});
   });
 }
@@ -1202,4 +1208,326 @@ extern "C" llmkit_status llmkit_vectors_get(const llmkit_vectors* vectors, size_
 
 extern "C" int64_t llmkit_vectors_input_tokens(const llmkit_vectors* vectors) {
   return vectors == nullptr ? 0 : vectors->input_tokens;
+}
+
+/* ---- hooks ------------------------------------------------------------- */
+
+namespace lh = llmkit::hooks;
+
+struct llmkit_hooks {
+  std::shared_ptr<lh::Registry> registry;
+};
+
+// The event a C hook gets: the core's, plus what its getters hand out,
+// kept until the hook returns.
+struct llmkit_hook_event {
+  explicit llmkit_hook_event(lh::Event& e) : event(e) {}
+  lh::Event& event;
+  mutable std::deque<llmkit::String, llmkit::Allocator<llmkit::String>> texts;
+  // The answer as an llmkit_response, made on first ask: a copy, since the
+  // handle owns its answer; hooks that never ask pay nothing.
+  mutable std::optional<llmkit_response> response;
+};
+
+namespace {
+
+lh::Kind kind_of(llmkit_hook_kind kind) {
+  switch (kind) {
+    case LLMKIT_HOOK_BEFORE:
+      return lh::Kind::kBefore;
+    case LLMKIT_HOOK_AFTER:
+      return lh::Kind::kAfter;
+    case LLMKIT_HOOK_ERROR:
+      return lh::Kind::kError;
+    case LLMKIT_HOOK_FINALLY:
+      return lh::Kind::kFinally;
+  }
+  llmkit::fail(LLMKIT_INVALID_ARGUMENT, "unknown hook kind " + std::to_string(kind));
+}
+
+// The event's request, for a synchronous before hook to change.
+lp::ChatRequest& editable(llmkit_hook_event* event) {
+  auto& e = require(event, "event").event;
+  if (e.editable == nullptr) {
+    llmkit::fail(LLMKIT_INVALID_ARGUMENT, e.read_only ? "an async hook cannot change the call"
+                                                      : "only a before hook can change the call");
+  }
+  return *e.editable;
+}
+
+const char* keep(const llmkit_hook_event& ev, std::string_view text) {
+  return ev.texts.emplace_back(llmkit::make_string(text)).c_str();
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_hooks_new(const llmkit_options* options, llmkit_hooks** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    lh::Settings settings;
+    if (options != nullptr) {
+      static constexpr std::string_view kKnown[] = {"queue_size", "queue_full", "slow_ms"};
+      options->require_known(kKnown, "the hooks");
+      settings.queue_capacity =
+          static_cast<std::size_t>(options->get_int("queue_size", 10'000, 1, 1 << 24));
+      const std::string_view full = options->get_string("queue_full", "drop");
+      if (full != "drop" && full != "block") {
+        llmkit::fail(LLMKIT_INVALID_ARGUMENT,
+                     R"("queue_full" is drop or block, not ")" + std::string(full) + "\"");
+      }
+      settings.block_when_full = full == "block";
+      settings.slow_us = options->get_int("slow_ms", 100, 0, std::int64_t{1} << 31) * 1000;
+    }
+    auto registry = std::allocate_shared<lh::Registry>(llmkit::Allocator<lh::Registry>(), settings);
+    *out = llmkit::create<llmkit_hooks>(llmkit_hooks{std::move(registry)});
+  });
+}
+
+extern "C" void llmkit_hooks_free(llmkit_hooks* hooks) {
+  llmkit::destroy(hooks);
+}
+
+extern "C" llmkit_status llmkit_hooks_add(llmkit_hooks* hooks, llmkit_hook_kind kind,
+                                          const char* scope, const char* rule, unsigned flags,
+                                          llmkit_hook_fn fn, void* user_data, uint64_t* id) {
+  return guard([&] {
+    auto& h = require(hooks, "hooks");
+    require(fn, "fn");
+    if ((flags & ~LLMKIT_HOOK_ASYNC) != 0) {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT, "unknown hook flags " + std::to_string(flags));
+    }
+    const std::uint64_t added = h.registry->add(
+        kind_of(kind), scope == nullptr ? "" : text_in(scope, "scope"),
+        rule == nullptr ? "" : text_in(rule, "rule"),
+        [fn, user_data](lh::Event& e) {
+          llmkit_hook_event ev(e);
+          return fn(&ev, user_data);
+        },
+        (flags & LLMKIT_HOOK_ASYNC) != 0);
+    if (id != nullptr) *id = added;
+  });
+}
+
+extern "C" llmkit_status llmkit_hooks_remove(llmkit_hooks* hooks, uint64_t id) {
+  return guard([&] { require(hooks, "hooks").registry->remove(id); });
+}
+
+extern "C" llmkit_status llmkit_hooks_add_predicate(llmkit_hooks* hooks, const char* name,
+                                                    llmkit_predicate_fn fn, void* user_data) {
+  return guard([&] {
+    auto& h = require(hooks, "hooks");
+    require(fn, "fn");
+    h.registry->add_predicate(require_str(name, "name"), [fn, user_data](const lh::CallFacts& f) {
+      llmkit_hook_event ev(const_cast<lh::Event&>(*f.event));  // read-only: const to the predicate
+      return fn(&ev, user_data);
+    });
+  });
+}
+
+extern "C" llmkit_status llmkit_hooks_flush(llmkit_hooks* hooks) {
+  return guard([&] { require(hooks, "hooks").registry->flush(); });
+}
+
+namespace {
+
+const lh::Stats& stats_of(const std::vector<lh::Stats>& all, uint64_t id) {
+  for (const lh::Stats& s : all) {
+    if (s.id == id) return s;
+  }
+  llmkit::fail(LLMKIT_NOT_FOUND, "no hook has id " + std::to_string(id));
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_hooks_stat(const llmkit_hooks* hooks, uint64_t id, const char* name,
+                                           int64_t* value) {
+  return guard([&] {
+    const auto all = require(hooks, "hooks").registry->stats();
+    const lh::Stats& s = stats_of(all, id);
+    const std::string_view n = require_str(name, "name");
+    auto& out = require(value, "value");
+    const auto count = [](std::uint64_t v) { return static_cast<int64_t>(v); };
+    if (n == "calls") {
+      out = count(s.calls);
+    } else if (n == "skipped") {
+      out = count(s.skipped);
+    } else if (n == "errors") {
+      out = count(s.errors);
+    } else if (n == "rule_failures") {
+      out = count(s.rule_failures);
+    } else if (n == "dropped") {
+      out = count(s.dropped);
+    } else if (n == "slow") {
+      out = count(s.slow);
+    } else if (n == "total_us") {
+      out = s.total_us;
+    } else if (n == "max_us") {
+      out = s.max_us;
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no hook counter named \"" + std::string(n) + "\"");
+    }
+  });
+}
+
+extern "C" llmkit_status llmkit_hooks_last_error(const llmkit_hooks* hooks, uint64_t id,
+                                                 const char** message) {
+  thread_local llmkit::String t_message;
+  return guard([&] {
+    const auto all = require(hooks, "hooks").registry->stats();
+    auto& out = require(message, "message");
+    t_message = stats_of(all, id).last_error;
+    out = t_message.c_str();
+  });
+}
+
+extern "C" llmkit_status llmkit_client_set_hooks(llmkit_client* client, llmkit_hooks* hooks) {
+  return guard(
+      [&] { require(client, "client").set_hooks(hooks == nullptr ? nullptr : hooks->registry); });
+}
+
+extern "C" llmkit_hook_kind llmkit_hook_event_kind(const llmkit_hook_event* event) {
+  if (event == nullptr) return LLMKIT_HOOK_BEFORE;
+  switch (event->event.kind) {
+    case lh::Kind::kAfter:
+      return LLMKIT_HOOK_AFTER;
+    case lh::Kind::kError:
+      return LLMKIT_HOOK_ERROR;
+    case lh::Kind::kFinally:
+      return LLMKIT_HOOK_FINALLY;
+    case lh::Kind::kBefore:
+      break;
+  }
+  return LLMKIT_HOOK_BEFORE;
+}
+
+extern "C" llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, const char* field,
+                                               const char** value, size_t* len) {
+  return guard([&] {
+    const auto& ev = require(event, "event");
+    const lh::Event& e = ev.event;
+    const std::string_view f = require_str(field, "field");
+    auto& out = require(value, "value");
+    std::string_view text;
+    const char* found = nullptr;
+    if (f == "provider") {
+      found = e.provider.c_str();
+      text = e.provider;
+    } else if (f == "model") {
+      text = e.model();
+    } else if (f == "message") {
+      found = e.message.c_str();
+      text = e.message;
+    } else if (f == "tags") {
+      llmkit::String joined;
+      for (const llmkit::String& t : e.tags) {
+        if (!joined.empty()) joined += ',';
+        joined += t;
+      }
+      text = ev.texts.emplace_back(std::move(joined));
+      found = ev.texts.back().c_str();
+    } else if (f.starts_with("meta.")) {
+      const auto it = std::find_if(e.metadata.begin(), e.metadata.end(),
+                                   [&](const auto& kv) { return kv.first == f.substr(5); });
+      if (it == e.metadata.end()) {
+        llmkit::fail(LLMKIT_NOT_FOUND,
+                     "the call has no metadata \"" + std::string(f.substr(5)) + "\"");
+      }
+      found = it->second.c_str();
+      text = it->second;
+    } else if (f == "request") {
+      if (e.request == nullptr) llmkit::fail(LLMKIT_NOT_FOUND, "the event has no request");
+      lp::ChatRequest r = *e.request;
+      r.model = llmkit::make_string(e.model());
+      text = keep(ev, lp::provider(e.provider).chat_request(lp::Endpoint{}, r, false).body);
+      found = ev.texts.back().c_str();
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no event field named \"" + std::string(f) + "\"");
+    }
+    out = found != nullptr ? found : keep(ev, text);
+    if (len != nullptr) *len = text.size();
+  });
+}
+
+extern "C" llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event, const char* field,
+                                                  double* value) {
+  return guard([&] {
+    const lh::Event& e = require(event, "event").event;
+    const std::string_view f = require_str(field, "field");
+    auto& out = require(value, "value");
+    if (f == "status") {
+      out = e.status;
+    } else if (f == "elapsed_ms") {
+      out = static_cast<double>(e.elapsed_us) / 1000.0;
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no event number named \"" + std::string(f) + "\"");
+    }
+  });
+}
+
+extern "C" const llmkit_response* llmkit_hook_event_response(const llmkit_hook_event* event) {
+  if (event == nullptr || event->event.response == nullptr) return nullptr;
+  try {
+    if (!event->response) {
+      event->response.emplace(std::make_unique<lp::Response>(*event->event.response),
+                              event->event.provider);
+    }
+    return &*event->response;
+  } catch (...) {  // out of memory: as if there were none
+    return nullptr;
+  }
+}
+
+extern "C" llmkit_status llmkit_hook_event_set(llmkit_hook_event* event, const char* key,
+                                               const char* value) {
+  return guard([&] { lp::set_param(editable(event), require_str(key, "key"), value); });
+}
+
+extern "C" llmkit_status llmkit_hook_event_set_meta(llmkit_hook_event* event, const char* key,
+                                                    const char* value) {
+  return guard([&] {
+    editable(event);
+    lh::Event& e = event->event;
+    const std::string_view k = text_in(key, "key");
+    const char* v = text_in(value, "value");
+    for (auto& [name, old] : e.metadata) {
+      if (name == k) {
+        old = llmkit::make_string(v);
+        return;
+      }
+    }
+    e.metadata.emplace_back(llmkit::make_string(k), llmkit::make_string(v));
+  });
+}
+
+extern "C" llmkit_status llmkit_hook_event_answer(llmkit_hook_event* event, const char* text) {
+  return guard([&] {
+    editable(event);
+    auto answer = std::make_unique<lp::Response>();
+    answer->text = llmkit::make_string(text_in(text, "text"));
+    answer->finish = LLMKIT_FINISH_STOP;
+    answer->finish_raw = llmkit::make_string("hook");
+    event->event.answer = std::move(answer);
+  });
+}
+
+extern "C" llmkit_status llmkit_hook_event_reject(llmkit_hook_event* event, llmkit_status status,
+                                                  const char* message) {
+  return guard([&] {
+    editable(event);
+    if (status == LLMKIT_OK) llmkit::fail(LLMKIT_INVALID_ARGUMENT, "a rejection needs a status");
+    event->event.reject_message =
+        llmkit::make_string(message == nullptr ? "" : text_in(message, "message"));
+    event->event.rejected = status;
+  });
+}
+
+extern "C" llmkit_status llmkit_hook_event_fail(llmkit_hook_event* event, llmkit_status status,
+                                                const char* message) {
+  if (event != nullptr && message != nullptr) {
+    try {
+      event->event.failure = llmkit::make_string(message);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: the status alone
+    }
+  }
+  return status;
 }

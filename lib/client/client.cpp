@@ -1,13 +1,13 @@
 #include "client/client.h"
 
 #include <algorithm>
-#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <mutex>
 #include <string>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/utf8.h"
 #include "providers/body.h"
@@ -35,19 +35,21 @@ constexpr std::string_view kKnown[] = {"provider",
                                        "tls.ca_file",
                                        "proxy",
                                        "embeddings.concurrency",
-                                       "header."};
-constexpr std::string_view kCallKnown[] = {
-    "stream",        "raw",          "dimensions", "timeout.connect", "timeout.first_byte",
-    "timeout.total", "timeout.idle", "header."};
+                                       "header.",
+                                       "scopes"};  // read by pipeline::Pipeline
+constexpr std::string_view kCallKnown[] = {"stream",
+                                           "raw",
+                                           "dimensions",
+                                           "timeout.connect",
+                                           "timeout.first_byte",
+                                           "timeout.total",
+                                           "timeout.idle",
+                                           "header.",
+                                           "tags",
+                                           "meta."};  // tags and meta.*: read by pipeline::Pipeline
 // An error body is kept up to this size: enough for any provider's message.
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 constexpr std::int64_t kMaxMs = std::int64_t{1} << 40;
-
-std::int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view default_base_url(std::string_view provider) {
   if (provider == "openai") return "https://api.openai.com/v1";

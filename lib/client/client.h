@@ -39,6 +39,8 @@ class Client {
   ~Client();
 
   std::string_view provider_name() const { return provider_.name(); }
+  // The "model" option: where a request naming none goes.
+  std::string_view model() const { return model_; }
 
   // Blocking: `on_chunk` (may be empty) runs on the calling thread.
   Result chat(const providers::ChatRequest& request, const Options* call_options,

@@ -2,7 +2,6 @@
 // fake provider: every wire format whole and streamed, injected faults,
 // timeouts, cancellation, async calls, embeddings in batches, and the API
 // key kept out of everything a failing call prints.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "llmkit.h"
+#include "support/c_options.h"
 #include "support/fixture.h"
 #include "support/upstream.h"
 
@@ -29,15 +29,7 @@ long long ms_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
 }
 
-struct Options {
-  llmkit_options* o = nullptr;
-  Options() { llmkit_options_new(&o); }
-  ~Options() { llmkit_options_free(o); }
-  Options& set(const char* k, const std::string& v) {
-    EXPECT_EQ(llmkit_options_set(o, k, v.c_str()), LLMKIT_OK) << k;
-    return *this;
-  }
-};
+using Options = llmkit::test::COptions;
 
 struct Request {
   llmkit_request* r = nullptr;
@@ -70,21 +62,6 @@ struct Response {
     return std::string(j, n);
   }
 };
-
-std::string http_get(const std::string& url) {
-  std::string body;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* out) {
-        static_cast<std::string*>(out)->append(p, n);
-        return n;
-      });
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  return body;
-}
 
 std::string expected_text(const std::string& fixture) {
   simdjson::dom::parser parser;
@@ -121,14 +98,8 @@ class Client : public ::testing::Test {
     EXPECT_EQ(llmkit_client_new(extra.o, &client_), LLMKIT_OK) << llmkit_last_error();
     return client_;
   }
-  static void http_delete_log() {
-    CURL* c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, upstream_->url("/_upstream/requests").c_str());
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
-    curl_easy_perform(c);
-    curl_easy_cleanup(c);
-  }
-  static std::string request_log() { return http_get(upstream_->url("/_upstream/requests")); }
+  static void http_delete_log() { upstream_->clear_requests(); }
+  static std::string request_log() { return upstream_->requests(); }
 
   static std::unique_ptr<llmkit::test::Upstream> upstream_;
   static std::string error_;

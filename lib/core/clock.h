@@ -1,0 +1,16 @@
+// The monotonic clock the core times calls with.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace llmkit {
+
+// Microseconds on the steady clock: for durations, never for dates.
+inline std::int64_t now_us() noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace llmkit

@@ -1,0 +1,40 @@
+#include "hooks/event.h"
+
+#include <algorithm>
+
+namespace llmkit::hooks {
+
+Tags split_list(std::string_view list) {
+  Tags out;
+  while (!list.empty()) {
+    const auto comma = std::min(list.find(','), list.size());
+    if (comma > 0) out.push_back(make_string(list.substr(0, comma)));
+    list.remove_prefix(std::min(comma + 1, list.size()));
+  }
+  return out;
+}
+
+std::shared_ptr<Event> Event::snapshot() const {
+  auto copy = std::allocate_shared<Event>(Allocator<Event>());
+  copy->kind = kind;
+  copy->provider = provider;
+  copy->own_model_ = make_string(model());
+  copy->default_model = copy->own_model_;
+  if (request != nullptr) {
+    copy->request = &copy->own_request_.emplace(*request);
+    copy->own_request_->model = copy->own_model_;
+  }
+  if (response != nullptr) {
+    copy->response = &copy->own_response_.emplace(*response);
+  }
+  copy->status = status;
+  copy->message = message;
+  copy->tags = tags;
+  copy->metadata = metadata;
+  copy->elapsed_us = elapsed_us;
+  copy->cost_usd = cost_usd;
+  copy->read_only = true;
+  return copy;
+}
+
+}  // namespace llmkit::hooks

@@ -1,0 +1,78 @@
+// What a hook is given: one call at one point of the pipeline.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/alloc.h"
+#include "hooks/rule.h"
+#include "llmkit.h"
+#include "providers/request.h"
+#include "providers/response.h"
+
+namespace llmkit::hooks {
+
+enum class Kind : std::uint8_t { kBefore, kAfter, kError, kFinally };
+constexpr int kKinds = 4;
+
+using Tags = std::vector<String, Allocator<String>>;
+using Metadata = std::vector<std::pair<String, String>, Allocator<std::pair<String, String>>>;
+
+// The words of a comma-separated list ("a,b", as the "tags" and "scopes"
+// options and rules write them); empty ones are dropped.
+Tags split_list(std::string_view list);
+
+// One call as the hooks see it. A synchronous hook works on the call's own
+// event; an async one on a snapshot, which it may read but not change.
+struct Event {
+  Kind kind = Kind::kBefore;
+  String provider;
+  const providers::ChatRequest* request = nullptr;
+  providers::ChatRequest* editable = nullptr;     // `request`, for a before hook to change
+  std::string_view default_model;                 // the client's, for a request naming none
+  const providers::Response* response = nullptr;  // after; error when one came
+  llmkit_status status = LLMKIT_OK;               // error, finally: the outcome
+  String message;                                 // error: why
+  Tags tags;
+  Metadata metadata;            // before hooks may add to it; later hooks see it
+  std::int64_t elapsed_us = 0;  // after, error, finally: since the call began
+  std::optional<double> cost_usd;
+  bool read_only = false;  // an async hook's copy
+  String failure;          // why the running hook failed, when it says
+
+  // Set by a before hook: the call ends here, with this answer (served
+  // without a provider call) or this status.
+  std::unique_ptr<providers::Response> answer;
+  llmkit_status rejected = LLMKIT_OK;
+  String reject_message;
+
+  // The model the call goes to.
+  std::string_view model() const {
+    return request != nullptr && !request->model.empty() ? std::string_view(request->model)
+                                                         : default_model;
+  }
+
+  // What a rule sees of it.
+  CallFacts facts() const {
+    return {provider,
+            model(),
+            tags,
+            metadata,
+            kind == Kind::kBefore ? std::nullopt : std::optional<llmkit_status>(status),
+            this};
+  }
+
+  // A read-only copy for async hooks, owning what it points to (so never
+  // moved: `request` and `response` point into it).
+  std::shared_ptr<Event> snapshot() const;
+
+ private:
+  String own_model_;
+  std::optional<providers::ChatRequest> own_request_;
+  std::optional<providers::Response> own_response_;
+};
+
+}  // namespace llmkit::hooks
