@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"strings"
+	"sync"
 
 	"llmkit/internal/raw"
 )
@@ -23,11 +24,15 @@ import (
 // requests that name none), "anthropic.version", "timeout.connect",
 // "timeout.first_byte", "timeout.total", "timeout.idle",
 // "max_connections_per_host", "max_connections", "http2", "tls.verify",
-// "tls.ca_file", "proxy", "embeddings.concurrency", and "header.NAME" to
-// send the header NAME on every call. The key is sent only in the
-// provider's auth header, never in errors or responses.
+// "tls.ca_file", "proxy", "embeddings.concurrency", "scopes" (the hooks'
+// scopes it is in, "a,b"), and "header.NAME" to send the header NAME on
+// every call. The key is sent only in the provider's auth header, never in
+// errors or responses.
 type Client struct {
 	h uintptr // the C llmkit_client*; 0 once closed
+
+	hooksMu sync.Mutex
+	hooks   *Hooks // attached by SetHooks
 }
 
 var errClientClosed = &Error{Status: StatusInvalidArgument, Message: "llmkit: Client used after Close (or not made by NewClient)"}
@@ -62,6 +67,13 @@ func (c *Client) Close() error {
 		raw.Client_free(c.h)
 		c.h = 0
 		runtime.SetFinalizer(c, nil)
+		c.hooksMu.Lock()
+		hooks := c.hooks
+		c.hooks = nil
+		c.hooksMu.Unlock()
+		if hooks != nil {
+			hooks.detach()
+		}
 	}
 	return nil
 }
@@ -98,7 +110,8 @@ func optionsHandle(opts *Options) (uintptr, error) {
 // Chat sends req and waits for the whole answer. callOpts (nil for none)
 // holds this call's settings: "stream" ("true": stream without a callback,
 // for the timing figures), "raw" ("true": keep the answer's body in
-// Response.Raw), "timeout.*" and "header.NAME".
+// Response.Raw), "timeout.*", "header.NAME", and for the hooks "tags"
+// ("a,b") and "meta.KEY".
 //
 // The error matches the sentinel of its status: the provider's error
 // (ErrRateLimited, ErrAuth, ErrInvalidArgument, ErrNotFound, ErrOverloaded,

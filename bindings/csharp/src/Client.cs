@@ -33,6 +33,11 @@ public sealed class Client : IDisposable {
   static readonly DoneCallback DoneCallback = OnDone;
 
   readonly ClientHandle handle;
+  Hooks hooks;  // under `handle`'s lock
+
+  // The depth of this thread's calls into llmkit_client_chat*: a hook that
+  // runs where it is 0 runs on a thread of llmkit's (Hooks.OnHook).
+  [ThreadStatic] internal static int InCall;
 
   /// <param name="options">"provider" (required): openai, openai-compatible,
   /// anthropic, gemini or ollama; "base_url" (required for
@@ -42,8 +47,9 @@ public sealed class Client : IDisposable {
   /// "timeout.connect", "timeout.first_byte", "timeout.total", "timeout.idle"
   /// in milliseconds; "max_connections_per_host", "max_connections", "http2",
   /// "tls.verify", "tls.ca_file", "proxy", "anthropic.version",
-  /// "embeddings.concurrency"; "header.NAME" to send the header NAME on every
-  /// call. See the "Provider calls" section of llmkit.h. The client copies
+  /// "embeddings.concurrency"; "scopes" (the hooks' scopes it is in, "a,b");
+  /// "header.NAME" to send the header NAME on every call. See the "Provider
+  /// calls" section of llmkit.h. The client copies
   /// them: <paramref name="options"/> may be changed or disposed afterwards.</param>
   /// <exception cref="LlmkitException">InvalidArgument for an unknown option
   /// or provider; Auth when the provider needs a key and none is set.</exception>
@@ -55,8 +61,9 @@ public sealed class Client : IDisposable {
   /// <summary>Sends <paramref name="request"/> and waits for the whole answer.</summary>
   /// <param name="callOptions">Per-call settings (may be null): "stream" =
   /// "true" (stream without a callback, for the timing figures), "raw" =
-  /// "true" (keep the body in <see cref="Response.Raw"/>), and the client's
-  /// "timeout.*" and "header.NAME" options for this call.</param>
+  /// "true" (keep the body in <see cref="Response.Raw"/>), the client's
+  /// "timeout.*" and "header.NAME" options for this call, and for the hooks
+  /// "tags" ("a,b") and "meta.KEY".</param>
   /// <param name="cancellationToken">Cancelling it from any thread ends the call at once.</param>
   /// <exception cref="LlmkitException">The provider's error as a status
   /// (RateLimited, Auth, InvalidArgument, NotFound, Overloaded,
@@ -93,12 +100,15 @@ public sealed class Client : IDisposable {
     try {
       using (RequestHandle r = request.ToNative())
       using (var cancel = new Cancel(token)) {
+        InCall++;
         try {
           Native.llmkit_client_chat(handle, r, callOptions?.Handle ?? NoOptions, cancel.Handle,
                                     onChunk == null ? null : ChunkCallback,
                                     onChunk == null ? IntPtr.Zero : GCHandle.ToIntPtr(self), out response);
         } catch (LlmkitException e) {
           failed = e;
+        } finally {
+          InCall--;
         }
         // What the callback threw stopped the call: it is the error.
         if (call.Thrown != null) {
@@ -154,6 +164,7 @@ public sealed class Client : IDisposable {
     using (RequestHandle r = request.ToNative()) {  // copied by the call
       call.Cancel = new Cancel(token);  // outlives the call: OnDone disposes it
       GCHandle self = GCHandle.Alloc(call);
+      InCall++;  // its before hooks run here
       try {
         Native.llmkit_client_chat_async(handle, r, callOptions?.Handle ?? NoOptions, call.Cancel.Handle,
                                         onChunk == null ? null : ChunkCallback, DoneCallback,
@@ -163,6 +174,8 @@ public sealed class Client : IDisposable {
         self.Free();
         call.Cancel.Dispose();
         throw;
+      } finally {
+        InCall--;
       }
     }
     return call.Done.Task;
@@ -215,6 +228,25 @@ public sealed class Client : IDisposable {
     return Embeddings.Take(vectors);
   }
 
+  /// <summary>The hooks that run around this client's calls, for the calls
+  /// that start from now on; null (the default) for none. Calls already
+  /// running keep the hooks they began with. The client keeps the hooks'
+  /// set while they are attached, also after <see cref="Llmkit.Hooks.Dispose"/>.</summary>
+  /// <exception cref="ObjectDisposedException">Set to disposed hooks.</exception>
+  public Hooks Hooks {
+    get { return hooks; }
+    set {
+      lock (handle) {
+        HooksHandle set = value?.Handle;
+        handle.Attach(set, () => Native.llmkit_client_set_hooks(handle, set ?? NoHooks));
+        hooks = value;
+      }
+      if (value != null) FreeAtExit();
+    }
+  }
+
+  static readonly HooksHandle NoHooks = new HooksHandle();
+
   /// <summary>Frees the client now rather than at finalization: async calls
   /// still running end with LlmkitException Cancelled; blocking calls running
   /// on other threads keep it until they return. Once freed, any use throws
@@ -266,54 +298,32 @@ public sealed class Client : IDisposable {
     }
   }
 
-  // Mono adopts a native thread that calls into C# as a foreground thread,
-  // and at exit waits for its foreground threads to end, then for its
-  // background threads to abort, which a thread in native code never does.
   // A loop thread ends only when its client is freed, so a client that ran
   // async calls and was never disposed would keep the process from exiting:
   // its loop thread is made a background thread here, and the client is
-  // freed at ProcessExit, which comes between the two waits.
+  // freed at ProcessExit (AtExit).
   static void OnLoopThread(CallState call) {
-    Thread loop = Thread.CurrentThread;
-    if (!loop.IsBackground) loop.IsBackground = true;
-    call.Client.LoopThread = loop.ManagedThreadId;
+    AtExit.Background();
+    call.Client.LoopThread = Thread.CurrentThread.ManagedThreadId;
   }
 
-  static readonly List<WeakReference<ClientHandle>> Looping = new List<WeakReference<ClientHandle>>();
-  static bool exitHooked;  // under the Looping lock
-  bool looping;            // in Looping
+  int freedAtExit;  // 1 once in AtExit
 
+  // A client whose loop thread may run C# (async calls), or whose hooks
+  // the hooks' own thread may (which ends when every client holding them
+  // is freed too).
   void FreeAtExit() {
-    if (Volatile.Read(ref looping)) return;
-    lock (Looping) {
-      if (looping) return;
-      if (!exitHooked) {
-        AppDomain.CurrentDomain.ProcessExit += (sender, e) => FreeLooping();
-        exitHooked = true;
-      }
-      Looping.RemoveAll(w => !w.TryGetTarget(out ClientHandle _));
-      Looping.Add(new WeakReference<ClientHandle>(handle));
-      Volatile.Write(ref looping, true);
-    }
+    if (Interlocked.Exchange(ref freedAtExit, 1) == 0) AtExit.Free(handle);
   }
 
-  static void FreeLooping() {
-    lock (Looping) {
-      foreach (var w in Looping) {
-        ClientHandle h;
-        if (w.TryGetTarget(out h)) h.Dispose();
-      }
-      Looping.Clear();
-    }
-  }
-
-  // Runs once per started async call, on the loop thread, with the response
-  // to own. Never throws into C.
+  // Runs once per started async call, on the loop thread (on the calling
+  // thread, inside Start, when a before hook answered or rejected the call),
+  // with the response to own. Never throws into C.
   static void OnDone(int status, IntPtr response, IntPtr userData) {
     GCHandle self = GCHandle.FromIntPtr(userData);
     var call = (CallState)self.Target;
     self.Free();
-    OnLoopThread(call);
+    if (InCall == 0) OnLoopThread(call);  // else a before hook ended the call on the calling thread
     var answer = new ResponseHandle(response);
     try {
       LlmkitException failed = null;
@@ -402,9 +412,66 @@ internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid {
   // The managed id of the client's loop thread, once it has run C# (0 before).
   public volatile int LoopThread;
 
+  // The hooks attached: counted as a reference to their handle (which
+  // frees the set and lets go of its callbacks only when released by all),
+  // given back when this client is freed or attaches others.
+  HooksHandle hooks;
+
+  // Sets `set` (null: none) as the hooks C holds for the client.
+  public void Attach(HooksHandle set, Action attach) {
+    bool added = false;
+    if (set != null) set.DangerousAddRef(ref added);  // ObjectDisposedException once disposed
+    try {
+      attach();
+    } catch {
+      if (added) set.DangerousRelease();
+      throw;
+    }
+    Interlocked.Exchange(ref hooks, set)?.DangerousRelease();
+  }
+
   protected override bool ReleaseHandle() {
     NativePINVOKE.csharp_llmkit_client_free(handle);
+    Interlocked.Exchange(ref hooks, null)?.DangerousRelease();
     return true;
+  }
+}
+
+// Handles freed at ProcessExit, if still alive: Mono adopts a native thread
+// that runs C# (a client's loop thread, the hooks' own thread) as a
+// foreground thread, and at exit waits for its foreground threads to end,
+// then for its background threads to abort, which a thread in native code
+// never does. Such a thread is made a background thread when it first runs
+// C#, and what owns it is freed here, which comes between the two waits.
+internal static class AtExit {
+  static readonly List<WeakReference<SafeHandle>> Handles = new List<WeakReference<SafeHandle>>();
+  static bool hooked;  // under the Handles lock
+
+  public static void Free(SafeHandle handle) {
+    lock (Handles) {
+      if (!hooked) {
+        AppDomain.CurrentDomain.ProcessExit += (sender, e) => FreeAll();
+        hooked = true;
+      }
+      Handles.RemoveAll(w => !w.TryGetTarget(out SafeHandle _));
+      Handles.Add(new WeakReference<SafeHandle>(handle));
+    }
+  }
+
+  static void FreeAll() {
+    lock (Handles) {
+      foreach (var w in Handles) {
+        SafeHandle h;
+        if (w.TryGetTarget(out h)) h.Dispose();
+      }
+      Handles.Clear();
+    }
+  }
+
+  // Makes the calling thread, one of llmkit's, a background thread.
+  public static void Background() {
+    Thread thread = Thread.CurrentThread;
+    if (!thread.IsBackground) thread.IsBackground = true;
   }
 }
 

@@ -132,6 +132,11 @@ public sealed class Response {
     using (r) return r.IsInvalid ? null : new Response(r);
   }
 
+  // A copy of an answer the library keeps (a hook's event's).
+  internal static Response Copy(IntPtr response) {
+    using (var r = new ResponseHandle(response, false)) return new Response(r);
+  }
+
   /// <summary>Parses a recorded answer of <paramref name="provider"/> as a call
   /// would, with no network: a whole body, or with <paramref name="stream"/> a
   /// whole SSE / NDJSON stream.</summary>
@@ -234,8 +239,9 @@ public readonly struct Chunk {
 internal sealed class ResponseHandle : SafeHandleZeroOrMinusOneIsInvalid {
   public ResponseHandle() : base(true) {}
 
-  // The response an async call's done callback was handed to own.
-  public ResponseHandle(IntPtr response) : base(true) {
+  // The response an async call's done callback was handed to own, or
+  // (owns false) one the library keeps: a hook's event's.
+  public ResponseHandle(IntPtr response, bool owns = true) : base(owns) {
     SetHandle(response);
   }
 

@@ -71,13 +71,13 @@ public class ClientTests {
     return o;
   }
 
-  static Options Opts(params string[] keyValues) {
+  internal static Options Opts(params string[] keyValues) {
     var o = new Options();
     for (int i = 0; i < keyValues.Length; i += 2) o[keyValues[i]] = keyValues[i + 1];
     return o;
   }
 
-  static ChatRequest Hello() => new ChatRequest { Model = "m", Messages = { Message.User("Hello") } };
+  internal static ChatRequest Hello() => new ChatRequest { Model = "m", Messages = { Message.User("Hello") } };
 
   static LlmkitException Fails(Status status, TestDelegate call) {
     var e = Assert.Throws<LlmkitException>(call);
@@ -651,15 +651,20 @@ public class ClientTests {
   // must not keep the process from exiting: tests/exit/ExitWithoutDispose.cs.
   [Test]
   public void Process_WithAnUndisposedAsyncClient_Exits() {
+    Assert.AreEqual("Network", ExitWithoutDispose(""));
+  }
+
+  // Runs ExitWithoutDispose.exe with `args`; what it printed, once it exited 0.
+  internal static string ExitWithoutDispose(string args) {
     string exe = System.IO.Path.Combine(AppDomain.CurrentDomain.BaseDirectory, "ExitWithoutDispose.exe");
-    var start = new ProcessStartInfo("mono", "\"" + exe + "\"") { UseShellExecute = false, RedirectStandardOutput = true };
+    var start = new ProcessStartInfo("mono", "\"" + exe + "\" " + args) { UseShellExecute = false, RedirectStandardOutput = true };
     using (Process p = Process.Start(start)) {
       Task<string> output = p.StandardOutput.ReadToEndAsync();
       bool exited = p.WaitForExit(20000);
       if (!exited) p.Kill();
       Assert.IsTrue(exited, "the process still runs 20 s after Main returned");
       Assert.AreEqual(0, p.ExitCode);
-      Assert.AreEqual("Network", output.Result.Trim());
+      return output.Result.Trim();
     }
   }
 

@@ -1,7 +1,8 @@
 # Ruby bindings for llmkit. Llmkit::Native is the SWIG-generated layer; this
 # file gives it Ruby's shape: module functions, Options, Tokenizer,
 # RateLimiter, Cancel, an exception class per status; llmkit/cache the
-# response cache; llmkit/client the provider calls.
+# response cache; llmkit/client the provider calls; llmkit/hooks the hooks
+# around them.
 require "json"
 require "llmkit/version"
 require "llmkit/native"
@@ -309,6 +310,17 @@ module Llmkit
     ensure
       options&.close
     end
+
+    # Yields the native handle of a constructor's `options`: an
+    # Llmkit::Options, or a Hash whose keys (Symbols or Strings) and values
+    # become Strings with #to_s.
+    def with_native_options(options)
+      return yield options.__send__(:handle) if options.is_a?(Options)
+
+      settings = Hash.try_convert(options) or
+        raise TypeError, "options must be an Llmkit::Options or a Hash, not #{options.class}"
+      with_options(settings) { yield _1.__send__(:handle) }
+    end
   end
   private_constant :Waiting
 
@@ -343,13 +355,7 @@ module Llmkit
     # unknown option or a bad value raises InvalidArgumentError naming it.
     # The options are copied.
     def initialize(options)
-      @handle = if options.is_a?(Options)
-                  Native.ratelimiter_new(options.__send__(:handle))
-                elsif (settings = Hash.try_convert(options))
-                  Waiting.with_options(settings) { Native.ratelimiter_new(_1.__send__(:handle)) }
-                else
-                  raise TypeError, "options must be an Llmkit::Options or a Hash, not #{options.class}"
-                end
+      @handle = Waiting.with_native_options(options) { Native.ratelimiter_new(_1) }
       # The signals of the acquires waiting in C, for #close to wake them.
       @waiting = {}.compare_by_identity
       # Other calls inside C (they run without the GVL: a shared backend may
@@ -479,3 +485,4 @@ end
 
 require "llmkit/cache"
 require "llmkit/client"
+require "llmkit/hooks"

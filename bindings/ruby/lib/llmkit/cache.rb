@@ -35,13 +35,7 @@ module Llmkit
     # "redis.timeout_ms", "local.ttl"). An unknown option or a bad value
     # raises InvalidArgumentError naming it. The options are copied.
     def initialize(options = {})
-      @handle = if options.is_a?(Options)
-                  Native.cache_new(options.__send__(:handle))
-                elsif (settings = Hash.try_convert(options))
-                  Waiting.with_options(settings) { Native.cache_new(_1.__send__(:handle)) }
-                else
-                  raise TypeError, "options must be an Llmkit::Options or a Hash, not #{options.class}"
-                end
+      @handle = Waiting.with_native_options(options) { Native.cache_new(_1) }
       # The signals of the lookups waiting in C, for #close to wake them.
       @waiting = {}.compare_by_identity
       # Calls inside the cache (most run without the GVL), for #close to

@@ -312,6 +312,14 @@ module Llmkit
 
     # Reads every field of a native response, which it then frees.
     def self.read(handle)
+      copy(handle)
+    ensure
+      Native.response_free(handle)
+    end
+
+    # Reads every field of a native response that it leaves to its owner
+    # (a hook's event).
+    def self.copy(handle)
       n = NUMBERS.to_h { [_1, Native.response_number(handle, _1)] }
       tool_calls = Array.new(n["tool_calls"].to_i) do
         ToolCall.new(*Native.response_tool_call(handle, _1), Native.response_tool_call_signature(handle, _1)).freeze
@@ -334,13 +342,11 @@ module Llmkit
         chunks: n["chunks"].to_i, tokens_per_second: n["output_tokens_per_second"],
         raw: presence(get["raw"]), json: Native.response_json(handle)
       )
-    ensure
-      Native.response_free(handle)
     end
 
     def self.presence(text) = text.empty? ? nil : text.freeze
 
-    private_class_method :new, :from_call, :read, :presence
+    private_class_method :new, :from_call, :read, :copy, :presence
 
     def initialize(**fields)
       fields.each { |name, value| instance_variable_set(:"@#{name}", value) }
@@ -402,18 +408,13 @@ module Llmkit
     # "provider" (openai, openai-compatible, anthropic, gemini, ollama),
     # "base_url", "api_key" (default: the provider's environment variable),
     # "model", "timeout.connect" / "first_byte" / "total" / "idle" in
-    # milliseconds, "header.NAME", and the rest of llmkit.h. An unknown
+    # milliseconds, "header.NAME", "scopes" (the hooks' scopes it is in,
+    # "a,b"), and the rest of llmkit.h. An unknown
     # option or a bad value raises InvalidArgumentError naming it; a
     # provider that needs a key and has none, AuthError. The options are
     # copied.
     def initialize(options)
-      @handle = if options.is_a?(Options)
-                  Native.client_new(options.__send__(:handle))
-                elsif (settings = Hash.try_convert(options))
-                  Waiting.with_options(settings) { Native.client_new(_1.__send__(:handle)) }
-                else
-                  raise TypeError, "options must be an Llmkit::Options or a Hash, not #{options.class}"
-                end
+      @handle = Waiting.with_native_options(options) { Native.client_new(_1) }
       # The signals of the calls in flight, for #close to end them.
       @waiting = {}.compare_by_identity
       # Calls inside the client, for #close to leave it to them; the last
@@ -448,7 +449,8 @@ module Llmkit
     # `options` are the call's own (llmkit.h's call options): raw: true
     # keeps the body (Response#raw); stream: true streams without a block
     # (for the timings); "timeout.total" and the other timeouts in ms;
-    # "header.NAME". `cancel` (an Llmkit::Cancel) ends the call with
+    # "header.NAME"; for the hooks (Client#hooks=), tags: "a,b" and
+    # "meta.KEY". `cancel` (an Llmkit::Cancel) ends the call with
     # CancelledError from any thread, as Ruby's own Thread#raise,
     # Thread#kill or Ctrl-C end it with their own effect (the call runs
     # without the GVL); an interrupt that raises nothing ends it with
@@ -480,15 +482,11 @@ module Llmkit
       with_request(request || fields) do |native_request|
         with_call_options(options) do |call_options|
           outcome = call(cancel) do |client, signal|
-            if callback
-              # None may be raised as llmkit_rb_on_chunk gives the GVL back
-              # (llmkit_ruby.swg): deferred to blocking points, where the
-              # native layer takes them, or to the block.
-              Thread.handle_interrupt(Object => :on_blocking) do
-                Native.client_chat(client, native_request, call_options, signal, callback)
-              end
-            else
-              Native.client_chat(client, native_request, call_options, signal, nil)
+            # None may be raised as the stream's pieces and the hooks give
+            # the GVL back (llmkit_ruby.swg): deferred to blocking points,
+            # where the native layer takes them, or to the blocks.
+            Thread.handle_interrupt(Object => :on_blocking) do
+              Native.client_chat(client, native_request, call_options, signal, callback)
             end
           end
           Response.__send__(:from_call, *outcome)
@@ -531,6 +529,20 @@ module Llmkit
 
     def closed? = @handle.nil?
 
+    # Attaches `hooks` (an Llmkit::Hooks) for the calls that start from now
+    # on; nil detaches them. Calls already running keep the hooks they began
+    # with. Closed hooks raise InvalidArgumentError.
+    def hooks=(hooks)
+      raise TypeError, "hooks must be an Llmkit::Hooks or nil, not #{hooks.class}" unless hooks.nil? || hooks.is_a?(Hooks)
+
+      client = handle
+      @hooks_link ||= Hooks.__send__(:link, self, client)
+      @hooks_link.attach(hooks) { Native.client_set_hooks(client, _1) }
+    end
+
+    # The Llmkit::Hooks attached, or nil.
+    def hooks = @hooks_link&.hooks
+
     CHUNK_KINDS = {
       Native::CHUNK_TEXT => :text,
       Native::CHUNK_REASONING => :reasoning,
@@ -548,6 +560,7 @@ module Llmkit
       return unless @closing && @calls.zero? && @waiting.empty?
       closing, @closing = @closing, nil
       Native.client_free(closing)
+      @hooks_link&.client_freed
     end
 
     def with_request(request, &block)
