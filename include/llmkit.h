@@ -609,6 +609,10 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *   "embeddings.concurrency"  batches in flight at once, default 4
  *   "header.NAME"     sends the header NAME with this value on every call
  *                     (e.g. "header.http-referer" for OpenRouter)
+ *   "scopes"          the hook scopes the client is in ("evaluation,production";
+ *                     llmkit_hooks_add)
+ *   "prices"          a price file (a path, or its JSON text) over the built-in
+ *                     table, for "cost_usd" (docs/cost.md)
  * The key is sent only in the provider's auth header: it never appears in
  * messages, errors or responses. */
 typedef struct llmkit_client llmkit_client;
@@ -756,9 +760,10 @@ typedef struct llmkit_response llmkit_response;
  * streamed (SSE or NDJSON) and each piece passed to it as it arrives.
  * `call_options` (may be NULL): "stream" (true: stream without a callback,
  * for the timing figures), "raw" (true: keep the answer's body for
- * llmkit_response_get(.., "raw")), and the client's "timeout.*" and
- * "header.NAME" options for this call. `cancel` (may be NULL) ends the call from any thread with
- * LLMKIT_CANCELLED.
+ * llmkit_response_get(.., "raw")), "tags" ("a,b") and "meta.KEY" (for
+ * hooks' rules and events), and the client's "timeout.*" and "header.NAME"
+ * options for this call. `cancel` (may be NULL) ends the call from any
+ * thread with LLMKIT_CANCELLED.
  * Returns the outcome: LLMKIT_OK, the provider's error mapped to a status
  * (RATE_LIMITED, AUTH, INVALID_ARGUMENT, NOT_FOUND, OVERLOADED,
  * PROVIDER_ERROR, TIMEOUT), or NETWORK, TIMEOUT, CANCELLED for the
@@ -818,7 +823,9 @@ LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, co
  * "retry_after_ms" (-1: no hint), "latency_ms", "first_token_ms" (-1: no
  * stream or no token), "max_gap_ms" (the longest pause between two stream
  * chunks), "chunks", "output_tokens_per_second" (after the first token),
- * "tool_calls" and "thinking" (how many). LLMKIT_NOT_FOUND for another name. */
+ * "tool_calls" and "thinking" (how many), "cost_usd" (from the client's
+ * price table, docs/cost.md; 0 for an answer no provider was paid for, -1
+ * when the model has no price). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,
                                                 double* value);
 
@@ -1016,7 +1023,8 @@ LLMKIT_API llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
                                                const char** value, size_t* len);
 
 /* Stores a number in *value: "status" (after, error, finally: the call's
- * llmkit_status), "elapsed_ms" (since the call began). */
+ * llmkit_status), "elapsed_ms" (since the call began), "cost_usd" (as
+ * llmkit_response_number() gives it; -1 before or without an answer). */
 LLMKIT_API llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event, const char* field,
                                                   double* value);
 

@@ -1064,6 +1064,8 @@ extern "C" llmkit_status llmkit_response_number(const llmkit_response* response,
       out = static_cast<double>(r.tool_calls.size());
     else if (f == "thinking")
       out = static_cast<double>(r.thinking.size());
+    else if (f == "cost_usd")
+      out = r.cost_usd.value_or(-1.0);
     else if (f == "output_tokens_per_second") {
       const std::int64_t span = r.latency_us - std::max<std::int64_t>(r.first_token_us, 0);
       out = span > 0 ? static_cast<double>(r.usage.output) * 1e6 / static_cast<double>(span) : 0;
@@ -1458,6 +1460,8 @@ extern "C" llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event
       out = e.status;
     } else if (f == "elapsed_ms") {
       out = static_cast<double>(e.elapsed_us) / 1000.0;
+    } else if (f == "cost_usd") {
+      out = e.cost_usd.value_or(-1.0);
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no event number named \"" + std::string(f) + "\"");
     }

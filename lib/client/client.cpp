@@ -36,7 +36,8 @@ constexpr std::string_view kKnown[] = {"provider",
                                        "proxy",
                                        "embeddings.concurrency",
                                        "header.",
-                                       "scopes"};  // read by pipeline::Pipeline
+                                       "scopes",
+                                       "prices"};  // scopes, prices: read by pipeline::Pipeline
 constexpr std::string_view kCallKnown[] = {"stream",
                                            "raw",
                                            "dimensions",

@@ -22,7 +22,12 @@ struct Pipeline::Call {
 
 Pipeline::Pipeline(const Options& options,
                    const std::function<const char*(const char*)>& environment)
-    : scopes_(hooks::split_list(options.get_string("scopes", ""))), client_(options, environment) {
+    : scopes_(hooks::split_list(options.get_string("scopes", ""))),
+      prices_(&cost::PriceTable::builtin()),
+      client_(options, environment) {
+  if (const String* prices = options.find("prices")) {
+    prices_ = &own_prices_.emplace(cost::PriceTable::load(*prices, &cost::PriceTable::builtin()));
+  }
   for (const String& scope : scopes_) {
     if (!hooks::is_name(scope)) {
       fail(LLMKIT_INVALID_ARGUMENT, R"("scopes": ")" + std::string(scope) +
@@ -68,6 +73,7 @@ bool Pipeline::before(Call& call, const providers::ChatRequest& request,
     out.status = LLMKIT_OK;
     out.response = std::move(e.answer);
     if (out.response->model.empty()) out.response->model = make_string(e.model());
+    out.response->cost_usd = 0.0;  // no provider was paid
     return true;
   }
   if (e.rejected != LLMKIT_OK) {
@@ -79,10 +85,25 @@ bool Pipeline::before(Call& call, const providers::ChatRequest& request,
   return false;
 }
 
+std::string_view Pipeline::model_of(const providers::ChatRequest& request) const {
+  return request.model.empty() ? client_.model() : std::string_view(request.model);
+}
+
+void Pipeline::price(client::Result& result, std::string_view model) const noexcept {
+  providers::Response* r = result.response.get();
+  if (r == nullptr || r->cost_usd) return;
+  // The answer names the snapshot that ran ("gpt-4o-2024-08-06"), which the
+  // table resolves; the request's name is the fallback.
+  const cost::Price* p =
+      prices_->find(client_.provider_name(), r->model.empty() ? model : r->model);
+  if (p != nullptr) r->cost_usd = cost::cost_usd(*p, r->usage);
+}
+
 void Pipeline::after(Call& call, client::Result& result) const noexcept {
   hooks::Event& e = call.event;
   e.elapsed_us = now_us() - call.start_us;
   e.response = result.response.get();
+  if (e.response != nullptr) e.cost_usd = e.response->cost_usd;
   e.status = result.status;
   try {
     e.message = result.message;
@@ -97,14 +118,20 @@ void Pipeline::after(Call& call, client::Result& result) const noexcept {
 client::Result Pipeline::chat(const providers::ChatRequest& request, const Options* call_options,
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   std::shared_ptr<hooks::Registry> registry = hooks();
-  if (!registry) return client_.chat(request, call_options, cancel, on_chunk);
+  if (!registry) {
+    client::Result result = client_.chat(request, call_options, cancel, on_chunk);
+    price(result, model_of(request));
+    return result;
+  }
   Call call;
   call.registry = std::move(registry);
   call.read(call_options);
   client::Result result;
   if (!before(call, request, result)) {
     try {
-      result = client_.chat(call.owned ? call.own : request, call_options, cancel, on_chunk);
+      const providers::ChatRequest& sent = call.owned ? call.own : request;
+      result = client_.chat(sent, call_options, cancel, on_chunk);
+      price(result, model_of(sent));
     } catch (const Error& e) {  // a call that could not start: error hooks see it too
       result.status = e.status();
       result.message = make_string(e.what());
@@ -119,7 +146,12 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
                           client::Client::DoneFn done) {
   std::shared_ptr<hooks::Registry> registry = hooks();
   if (!registry) {
-    client_.chat_async(request, call_options, cancel, std::move(on_chunk), std::move(done));
+    client_.chat_async(
+        request, call_options, cancel, std::move(on_chunk),
+        [this, model = make_string(model_of(request)), done = std::move(done)](client::Result r) {
+          price(r, model);
+          done(std::move(r));
+        });
     return;
   }
   auto call = std::allocate_shared<Call>(Allocator<Call>());
@@ -136,6 +168,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   try {
     client_.chat_async(call->own, call_options, cancel, std::move(on_chunk),
                        [this, call, done = std::move(done)](client::Result r) {
+                         price(r, model_of(call->own));
                          after(*call, r);
                          done(std::move(r));
                        });

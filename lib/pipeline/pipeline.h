@@ -1,7 +1,7 @@
 // One llmkit_client call from end to end: before hooks, the provider call,
-// then after or error hooks and finally hooks (docs/hooks.md). Later stages
-// (cache, limits, routing, cost) join here, in the order of the issue:
-// hooks, cache, limits, router, provider, usage and cost, hooks.
+// its cost, then after or error hooks and finally hooks (docs/hooks.md).
+// Later stages (cache, limits, routing) join here, in this order: hooks,
+// cache, limits, router, provider, usage and cost, hooks.
 #pragma once
 
 #include <memory>
@@ -10,6 +10,7 @@
 
 #include "client/client.h"
 #include "core/alloc.h"
+#include "cost/pricing.h"
 #include "hooks/registry.h"
 
 namespace llmkit::pipeline {
@@ -39,8 +40,14 @@ class Pipeline {
   // The before round; true when it ended the call (`out` then holds how).
   bool before(Call& call, const providers::ChatRequest& request, client::Result& out) const;
   void after(Call& call, client::Result& result) const noexcept;
+  // Where a request goes: its model, or the client's.
+  std::string_view model_of(const providers::ChatRequest& request) const;
+  // Sets the answer's cost from the price table.
+  void price(client::Result& result, std::string_view model) const noexcept;
 
   hooks::Tags scopes_;
+  std::optional<cost::PriceTable> own_prices_;  // the "prices" option's
+  const cost::PriceTable* prices_;
   mutable std::mutex hooks_mutex_;
   std::shared_ptr<hooks::Registry> hooks_;
   // Last, so destroyed first: its async calls end (their after hooks

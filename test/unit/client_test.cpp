@@ -168,6 +168,20 @@ TEST_F(Client, EachProviderAnswersAWholeCall) {
   }
 }
 
+TEST_F(Client, AnAnswerCarriesItsCostOrSaysItHasNone) {
+  make("openai");  // openai/chat_completion_text.json: gpt-4.1-2025-04-14, 19 in, 10 out
+  Request req;
+  Response priced;
+  ASSERT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &priced.r),
+            LLMKIT_OK);
+  EXPECT_NEAR(priced.number("cost_usd"), (19 * 2.00 + 10 * 8.00) / 1e6, 1e-12);
+  make("ollama");  // a local model: no price in the built-in table
+  Response unpriced;
+  ASSERT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &unpriced.r),
+            LLMKIT_OK);
+  EXPECT_EQ(unpriced.number("cost_usd"), -1);
+}
+
 TEST_F(Client, EachProviderStreamsPiecesThatAddUpToTheAnswer) {
   for (const Provider& p : kProviders) {
     SCOPED_TRACE(p.name);

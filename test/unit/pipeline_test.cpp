@@ -24,12 +24,15 @@ class PipelineCall : public ::testing::Test {
   static void TearDownTestSuite() { upstream_.reset(); }
   void SetUp() override { upstream_->clear_requests(); }
 
-  static std::unique_ptr<Pipeline> make(std::string_view scopes = "") {
+  static std::unique_ptr<Pipeline> make(std::string_view scopes = "",
+                                        std::string_view provider = "openai",
+                                        std::string_view prices = "") {
     Options o;
-    o.set("provider", "openai");
+    o.set("provider", provider);
     o.set("base_url", upstream_->url("/v1"));
     o.set("api_key", "sk-test");
     if (!scopes.empty()) o.set("scopes", scopes);
+    if (!prices.empty()) o.set("prices", prices);
     return std::make_unique<Pipeline>(o, nullptr);
   }
   static providers::ChatRequest request(std::string_view model = "gpt-4o-mini") {
@@ -315,6 +318,68 @@ TEST_F(PipelineCall, AsyncHooksGetTheAnswerAfterTheCallReturned) {
   }  // the caller's answer is gone; the hook has its own copy
   registry->flush();
   EXPECT_EQ(logged, text);
+}
+
+// The upstream's default answer, openai/chat_completion_text.json: model
+// gpt-4.1-2025-04-14 (priced as gpt-4.1 in data/prices.json: $2.00 input,
+// $8.00 output per million), 19 input and 10 output tokens.
+constexpr double kTextAnswerCost = (19 * 2.00 + 10 * 8.00) / 1e6;
+
+TEST_F(PipelineCall, ACallCostsItsUsageAtItsModelsPrice) {
+  auto p = make();
+  const client::Result plain = chat(*p);
+  ASSERT_EQ(plain.status, LLMKIT_OK) << plain.message;
+  ASSERT_TRUE(plain.response->cost_usd);
+  EXPECT_NEAR(*plain.response->cost_usd, kTextAnswerCost, 1e-12);
+  // The same with hooks, which see it.
+  auto registry = std::make_shared<hooks::Registry>();
+  std::optional<double> seen;
+  registry->add(
+      Kind::kAfter, "", "",
+      [&](Event& e) {
+        seen = e.cost_usd;
+        return LLMKIT_OK;
+      },
+      false);
+  p->set_hooks(registry);
+  const client::Result hooked = chat(*p);
+  ASSERT_TRUE(seen);
+  EXPECT_NEAR(*seen, kTextAnswerCost, 1e-12);
+}
+
+TEST_F(PipelineCall, AnAnswerFromAHookCostsNothingAndAnUnpricedModelHasNoCost) {
+  auto p = make();
+  auto registry = std::make_shared<hooks::Registry>();
+  registry->add(
+      Kind::kBefore, "", "",
+      [](Event& e) {
+        e.answer = std::make_unique<providers::Response>();
+        return LLMKIT_OK;
+      },
+      false);
+  p->set_hooks(registry);
+  const client::Result canned = chat(*p);
+  ASSERT_TRUE(canned.response->cost_usd);
+  EXPECT_EQ(*canned.response->cost_usd, 0.0);
+  // No table prices an OpenAI-compatible server's models: no cost, not 0.
+  auto compatible = make("", "openai-compatible");
+  const client::Result r = chat(*compatible);
+  ASSERT_EQ(r.status, LLMKIT_OK) << r.message;
+  EXPECT_FALSE(r.response->cost_usd);
+}
+
+TEST_F(PipelineCall, ThePricesOptionOverridesTheBuiltInTable) {
+  auto p = make("", "openai-compatible",
+                R"({"openai-compatible": {"models": {"gpt-4.1": {"input": 1, "output": 100}}}})");
+  const client::Result r = chat(*p);
+  ASSERT_TRUE(r.response->cost_usd);
+  EXPECT_NEAR(*r.response->cost_usd, (19 * 1 + 10 * 100) / 1e6, 1e-12);
+  try {
+    make("", "openai", R"({"openai": {"models": {"gpt-4.1": {"input": -1, "output": 1}}}})");
+    ADD_FAILURE() << "a negative price was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_INVALID_ARGUMENT);
+  }
 }
 
 TEST_F(PipelineCall, BadScopesAreRefused) {
