@@ -609,6 +609,12 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *   "embeddings.concurrency"  batches in flight at once, default 4
  *   "header.NAME"     sends the header NAME with this value on every call
  *                     (e.g. "header.http-referer" for OpenRouter)
+ *   "retry.attempts"  tries per call in all, default 3 (1: no retry); a call
+ *                     failing RATE_LIMITED, OVERLOADED, NETWORK, TIMEOUT or with
+ *                     a 5xx is tried again after "retry.base_ms" (default 500)
+ *                     doubling per retry up to "retry.max_ms" (default 30000),
+ *                     full jitter, never sooner than the provider's Retry-After;
+ *                     a stream that delivered a piece is never tried again
  *   "scopes"          the hook scopes the client is in ("evaluation,production";
  *                     llmkit_hooks_add)
  *   "prices"          a price file (a path, or its JSON text) over the built-in
@@ -760,7 +766,8 @@ typedef struct llmkit_response llmkit_response;
  * streamed (SSE or NDJSON) and each piece passed to it as it arrives.
  * `call_options` (may be NULL): "stream" (true: stream without a callback,
  * for the timing figures), "raw" (true: keep the answer's body for
- * llmkit_response_get(.., "raw")), "tags" ("a,b") and "meta.KEY" (for
+ * llmkit_response_get(.., "raw")), "deadline_ms" (the whole call, retries
+ * and their waits included), "tags" ("a,b") and "meta.KEY" (for
  * hooks' rules and events), and the client's "timeout.*" and "header.NAME"
  * options for this call. `cancel` (may be NULL) ends the call from any
  * thread with LLMKIT_CANCELLED.
@@ -823,7 +830,8 @@ LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, co
  * "retry_after_ms" (-1: no hint), "latency_ms", "first_token_ms" (-1: no
  * stream or no token), "max_gap_ms" (the longest pause between two stream
  * chunks), "chunks", "output_tokens_per_second" (after the first token),
- * "tool_calls" and "thinking" (how many), "cost_usd" (from the client's
+ * "tool_calls" and "thinking" (how many), "attempts" (tries the call took,
+ * retries included), "cost_usd" (from the client's
  * price table, docs/cost.md; 0 for an answer no provider was paid for, -1
  * when the model has no price). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,

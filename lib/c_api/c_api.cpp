@@ -1066,6 +1066,8 @@ extern "C" llmkit_status llmkit_response_number(const llmkit_response* response,
       out = static_cast<double>(r.thinking.size());
     else if (f == "cost_usd")
       out = r.cost_usd.value_or(-1.0);
+    else if (f == "attempts")
+      out = r.attempts;
     else if (f == "output_tokens_per_second") {
       const std::int64_t span = r.latency_us - std::max<std::int64_t>(r.first_token_us, 0);
       out = span > 0 ? static_cast<double>(r.usage.output) * 1e6 / static_cast<double>(span) : 0;

@@ -1,5 +1,6 @@
-// One llmkit_client call from end to end: before hooks, the provider call,
-// its cost, then after or error hooks and finally hooks (docs/hooks.md).
+// One llmkit_client call from end to end: before hooks, the provider call
+// (tried again on failures another try may cure, docs/providers.md), its
+// cost, then after or error hooks and finally hooks (docs/hooks.md).
 // Later stages (cache, limits, routing) join here, in this order: hooks,
 // cache, limits, router, provider, usage and cost, hooks.
 #pragma once
@@ -12,6 +13,7 @@
 #include "core/alloc.h"
 #include "cost/pricing.h"
 #include "hooks/registry.h"
+#include "route/retry.h"
 
 namespace llmkit::pipeline {
 
@@ -45,7 +47,19 @@ class Pipeline {
   // Sets the answer's cost from the price table.
   void price(client::Result& result, std::string_view model) const noexcept;
 
+  // Retries. The wait before the next try, or none: no try is left, the
+  // failure is not retryable, pieces were streamed, or the deadline is near.
+  std::optional<std::int64_t> next_wait(const client::Result& r, int tries, bool delivered,
+                                        std::int64_t deadline_us) const;
+  static std::int64_t deadline_of(const Options* call_options, std::int64_t start_us);
+  static client::Attempt attempt_of(std::int64_t deadline_us, std::int64_t delay_ms);
+  static bool sleep_ms(std::int64_t ms);  // false: it was not cancelled
+  // An async call's try, `delay_ms` from now, and its end (the loop thread).
+  void send(const std::shared_ptr<Call>& call, std::int64_t delay_ms);
+  void tried(const std::shared_ptr<Call>& call, client::Result r) noexcept;
+
   hooks::Tags scopes_;
+  route::RetryPolicy retry_;
   std::optional<cost::PriceTable> own_prices_;  // the "prices" option's
   const cost::PriceTable* prices_;
   mutable std::mutex hooks_mutex_;

@@ -93,6 +93,11 @@ class Client : public ::testing::Test {
   // A client of `provider` on the upstream; `extra` adds options.
   llmkit_client* make(const std::string& provider, Options extra = Options()) {
     extra.set("provider", provider).set("base_url", base_url(provider)).set("api_key", kKey);
+    // One try per call: these tests see each answer as the provider gave it.
+    const char* attempts = nullptr;
+    if (llmkit_options_get(extra.o, "retry.attempts", &attempts) != LLMKIT_OK) {
+      extra.set("retry.attempts", "1");
+    }
     llmkit_client_free(client_);
     client_ = nullptr;
     EXPECT_EQ(llmkit_client_new(extra.o, &client_), LLMKIT_OK) << llmkit_last_error();
@@ -180,6 +185,22 @@ TEST_F(Client, AnAnswerCarriesItsCostOrSaysItHasNone) {
   ASSERT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &unpriced.r),
             LLMKIT_OK);
   EXPECT_EQ(unpriced.number("cost_usd"), -1);
+}
+
+TEST_F(Client, ATransientFailureIsTriedAgainWithinTheDeadline) {
+  Options retrying;
+  retrying.set("retry.attempts", "3").set("retry.base_ms", "5");
+  make("anthropic", std::move(retrying));
+  Request req;
+  Options call;
+  call.set("header.x-upstream-fault", "status=529,times=1,id=capi-retry")
+      .set("deadline_ms", "10000");
+  Response res;
+  ASSERT_EQ(llmkit_client_chat(client_, req.r, call.o, nullptr, nullptr, nullptr, &res.r),
+            LLMKIT_OK)
+      << llmkit_last_error();
+  EXPECT_EQ(res.number("attempts"), 2);
+  EXPECT_EQ(res.get("text"), expected_text("anthropic/message_text"));
 }
 
 TEST_F(Client, EachProviderStreamsPiecesThatAddUpToTheAnswer) {
