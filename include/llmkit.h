@@ -615,6 +615,12 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *                     doubling per retry up to "retry.max_ms" (default 30000),
  *                     full jitter, never sooner than the provider's Retry-After;
  *                     a stream that delivered a piece is never tried again
+ *   "breaker"         default true: a circuit breaker per model (docs/providers.md):
+ *                     when "breaker.failure_rate" (default 0.5) of at least
+ *                     "breaker.min_calls" (20) calls in "breaker.window_ms"
+ *                     (30000) fail as a retry would cure, calls fail at once
+ *                     with UNAVAILABLE for "breaker.open_ms" (30000), then
+ *                     "breaker.probes" (1) trial calls decide
  *   "scopes"          the hook scopes the client is in ("evaluation,production";
  *                     llmkit_hooks_add)
  *   "prices"          a price file (a path, or its JSON text) over the built-in
@@ -627,6 +633,16 @@ typedef struct llmkit_client llmkit_client;
  * or provider, LLMKIT_AUTH when the provider needs a key and none is set.
  * Ownership: free *out with llmkit_client_free(). Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_new(const llmkit_options* options, llmkit_client** out);
+
+/* Stores a figure of the circuit breaker of `model` in *value: "state" (0
+ * closed: calls go; 1 open: they fail at once with UNAVAILABLE; 2
+ * half-open: probes go), "opened" (times it opened), "rejected" (calls
+ * failed at once), "calls" and "failures" (in the window now),
+ * "retry_in_ms" (open: until the next probe). NOT_FOUND before the first
+ * call to `model`, when breakers are off, or for another name.
+ * Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* model,
+                                                    const char* name, int64_t* value);
 
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
  * ones call their done callback first). NULL does nothing. No call may

@@ -38,7 +38,9 @@ constexpr std::string_view kKnown[] = {"provider",
                                        "header.",
                                        "scopes",
                                        "prices",
-                                       "retry."};  // these three: read by pipeline::Pipeline
+                                       "retry.",
+                                       "breaker",
+                                       "breaker."};  // scopes to here: read by pipeline::Pipeline
 constexpr std::string_view kCallKnown[] = {
     "stream",
     "raw",

@@ -36,6 +36,7 @@ Pipeline::Pipeline(const Options& options,
                    const std::function<const char*(const char*)>& environment)
     : scopes_(hooks::split_list(options.get_string("scopes", ""))),
       retry_(route::RetryPolicy::from(options)),
+      breakers_(route::BreakerPolicy::from(options)),
       prices_(&cost::PriceTable::builtin()),
       client_(options, environment) {
   if (const String* prices = options.find("prices")) {
@@ -142,6 +143,10 @@ int http_status_of(const client::Result& r) {
   return r.response ? r.response->http_status : 0;
 }
 
+std::int64_t now_ms() {
+  return now_us() / 1000;
+}
+
 std::int64_t retry_after_of(const client::Result& r) {
   return r.response ? r.response->retry_after_ms : -1;
 }
@@ -177,6 +182,29 @@ client::Attempt Pipeline::attempt_of(std::int64_t deadline_us, std::int64_t dela
   return a;
 }
 
+route::Breaker* Pipeline::breaker(std::string_view model) {
+  return breakers_.policy().enabled ? breakers_.find(model) : nullptr;
+}
+
+route::Breaker* Pipeline::admit(std::string_view model) {
+  if (!breakers_.policy().enabled) return nullptr;
+  route::Breaker& b = breakers_.of(model);
+  if (b.admit(now_ms())) return &b;
+  const route::Breaker::Stats s = b.stats(now_ms());
+  fail(LLMKIT_UNAVAILABLE, "the circuit for " + std::string(client_.provider_name()) + " " +
+                               std::string(model) + " is open after too many failures; the next " +
+                               "try goes through in " + std::to_string(s.retry_in_ms) + " ms");
+}
+
+void Pipeline::record(route::Breaker* breaker, const client::Result& r) noexcept {
+  if (breaker == nullptr) return;
+  using Outcome = route::Breaker::Outcome;
+  const Outcome o = r.status == LLMKIT_OK                           ? Outcome::kSuccess
+                    : route::retryable(r.status, http_status_of(r)) ? Outcome::kFailure
+                                                                    : Outcome::kNeither;
+  breaker->done(o, now_ms());
+}
+
 client::Result Pipeline::chat(const providers::ChatRequest& request, const Options* call_options,
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
@@ -198,12 +226,16 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
     };
   }
   for (int tries = 1;; ++tries) {
+    route::Breaker* breaker = nullptr;
     try {
+      breaker = admit(model_of(sent));
       result = client_.chat(sent, call_options, cancel, chunk, attempt_of(deadline_us, 0));
-    } catch (const Error& e) {  // it could not start: no try will
+    } catch (const Error& e) {  // it could not start (or the circuit is open): no try will
+      if (breaker != nullptr) breaker->done(route::Breaker::Outcome::kNeither, now_ms());
       result = failure(e);
       break;
     }
+    record(breaker, result);
     price(result, model_of(sent));
     if (result.response) result.response->attempts = tries;
     const std::optional<std::int64_t> wait = next_wait(result, tries, delivered, deadline_us);
@@ -227,12 +259,19 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
                           client::Client::DoneFn done) {
   std::shared_ptr<hooks::Registry> registry = hooks();
   if (!registry && retry_.attempts == 1) {  // nothing to keep for later: no copies
-    client_.chat_async(
-        request, call_options, cancel, std::move(on_chunk),
-        [this, model = make_string(model_of(request)), done = std::move(done)](client::Result r) {
-          price(r, model);
-          done(std::move(r));
-        });
+    route::Breaker* breaker = admit(model_of(request));
+    try {
+      client_.chat_async(request, call_options, cancel, std::move(on_chunk),
+                         [this, breaker, model = make_string(model_of(request)),
+                          done = std::move(done)](client::Result r) {
+                           record(breaker, r);
+                           price(r, model);
+                           done(std::move(r));
+                         });
+    } catch (...) {
+      if (breaker != nullptr) breaker->done(route::Breaker::Outcome::kNeither, now_ms());
+      throw;
+    }
     return;
   }
   // What later tries and hooks need, the caller's copies being theirs to free.
@@ -269,10 +308,19 @@ void Pipeline::send(const std::shared_ptr<Call>& call, std::int64_t delay_ms) {
       return call->on_chunk(d);
     };
   }
-  client_.chat_async(
-      call->own, call->options ? &*call->options : nullptr, call->cancel, std::move(chunk),
-      [this, call](client::Result r) { tried(call, std::move(r)); },
-      attempt_of(call->deadline_us, delay_ms));
+  route::Breaker* breaker = admit(model_of(call->own));
+  try {
+    client_.chat_async(
+        call->own, call->options ? &*call->options : nullptr, call->cancel, std::move(chunk),
+        [this, call, breaker](client::Result r) {
+          record(breaker, r);
+          tried(call, std::move(r));
+        },
+        attempt_of(call->deadline_us, delay_ms));
+  } catch (...) {
+    if (breaker != nullptr) breaker->done(route::Breaker::Outcome::kNeither, now_ms());
+    throw;
+  }
 }
 
 void Pipeline::tried(const std::shared_ptr<Call>& call, client::Result r) noexcept {

@@ -13,6 +13,7 @@
 #include "core/alloc.h"
 #include "cost/pricing.h"
 #include "hooks/registry.h"
+#include "route/breaker.h"
 #include "route/retry.h"
 
 namespace llmkit::pipeline {
@@ -34,6 +35,9 @@ class Pipeline {
                   client::Client::DoneFn done);
 
   client::Client& client() { return client_; }
+  // The breaker of `model`; nullptr before the first call to it, or when
+  // breakers are off.
+  route::Breaker* breaker(std::string_view model);
 
  private:
   struct Call;
@@ -54,12 +58,17 @@ class Pipeline {
   static std::int64_t deadline_of(const Options* call_options, std::int64_t start_us);
   static client::Attempt attempt_of(std::int64_t deadline_us, std::int64_t delay_ms);
   static bool sleep_ms(std::int64_t ms);  // false: it was not cancelled
+  // The breaker a try to `model` passes, or null when they are off. Throws
+  // UNAVAILABLE, naming the deployment, when it is open.
+  route::Breaker* admit(std::string_view model);
+  static void record(route::Breaker* breaker, const client::Result& r) noexcept;
   // An async call's try, `delay_ms` from now, and its end (the loop thread).
   void send(const std::shared_ptr<Call>& call, std::int64_t delay_ms);
   void tried(const std::shared_ptr<Call>& call, client::Result r) noexcept;
 
   hooks::Tags scopes_;
   route::RetryPolicy retry_;
+  route::Breakers breakers_;
   std::optional<cost::PriceTable> own_prices_;  // the "prices" option's
   const cost::PriceTable* prices_;
   mutable std::mutex hooks_mutex_;

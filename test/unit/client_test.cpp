@@ -203,6 +203,45 @@ TEST_F(Client, ATransientFailureIsTriedAgainWithinTheDeadline) {
   EXPECT_EQ(res.get("text"), expected_text("anthropic/message_text"));
 }
 
+TEST_F(Client, AnOpenCircuitFailsCallsAtOnceUntilAProbePasses) {
+  Options opts;
+  opts.set("breaker.min_calls", "2").set("breaker.failure_rate", "1").set("breaker.open_ms", "300");
+  make("openai", std::move(opts));
+  Request req("gpt-4o");
+  int64_t v = -1;
+  EXPECT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "state", &v), LLMKIT_NOT_FOUND);
+  Options failing;
+  failing.set("header.x-upstream-fault", "status=500");
+  for (int i = 0; i < 2; ++i) {
+    Response res;
+    EXPECT_EQ(llmkit_client_chat(client_, req.r, failing.o, nullptr, nullptr, nullptr, &res.r),
+              LLMKIT_PROVIDER_ERROR);
+  }
+  ASSERT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "state", &v), LLMKIT_OK);
+  EXPECT_EQ(v, 1);  // open
+  http_delete_log();
+  Response refused;
+  EXPECT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &refused.r),
+            LLMKIT_UNAVAILABLE);
+  EXPECT_NE(std::string(llmkit_last_error()).find("circuit for openai gpt-4o is open"),
+            std::string::npos);
+  EXPECT_EQ(request_log(), "[]");  // failed without being sent
+  ASSERT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "rejected", &v), LLMKIT_OK);
+  EXPECT_EQ(v, 1);
+  // Another model of the client is another deployment: unaffected.
+  Request other("gpt-4o-mini");
+  Response fine;
+  EXPECT_EQ(llmkit_client_chat(client_, other.r, nullptr, nullptr, nullptr, nullptr, &fine.r),
+            LLMKIT_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));  // open_ms passes
+  Response probe;
+  EXPECT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &probe.r),
+            LLMKIT_OK);
+  ASSERT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "state", &v), LLMKIT_OK);
+  EXPECT_EQ(v, 0);  // closed again
+  EXPECT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "speed", &v), LLMKIT_NOT_FOUND);
+}
+
 TEST_F(Client, EachProviderStreamsPiecesThatAddUpToTheAnswer) {
   for (const Provider& p : kProviders) {
     SCOPED_TRACE(p.name);
