@@ -609,6 +609,22 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *   "embeddings.concurrency"  batches in flight at once, default 4
  *   "header.NAME"     sends the header NAME with this value on every call
  *                     (e.g. "header.http-referer" for OpenRouter)
+ *   "retry.attempts"  tries per call in all, default 3 (1: no retry); a call
+ *                     failing RATE_LIMITED, OVERLOADED, NETWORK, TIMEOUT or with
+ *                     a 5xx is tried again after "retry.base_ms" (default 500)
+ *                     doubling per retry up to "retry.max_ms" (default 30000),
+ *                     full jitter, never sooner than the provider's Retry-After;
+ *                     a stream that delivered a piece is never tried again
+ *   "breaker"         default true: a circuit breaker per model (docs/providers.md):
+ *                     when "breaker.failure_rate" (default 0.5) of at least
+ *                     "breaker.min_calls" (20) calls in "breaker.window_ms"
+ *                     (30000) fail as a retry would cure, calls fail at once
+ *                     with UNAVAILABLE for "breaker.open_ms" (30000), then
+ *                     "breaker.probes" (1) trial calls decide
+ *   "scopes"          the hook scopes the client is in ("evaluation,production";
+ *                     llmkit_hooks_add)
+ *   "prices"          a price file (a path, or its JSON text) over the built-in
+ *                     table, for "cost_usd" (docs/cost.md)
  * The key is sent only in the provider's auth header: it never appears in
  * messages, errors or responses. */
 typedef struct llmkit_client llmkit_client;
@@ -617,6 +633,16 @@ typedef struct llmkit_client llmkit_client;
  * or provider, LLMKIT_AUTH when the provider needs a key and none is set.
  * Ownership: free *out with llmkit_client_free(). Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_new(const llmkit_options* options, llmkit_client** out);
+
+/* Stores a figure of the circuit breaker of `model` in *value: "state" (0
+ * closed: calls go; 1 open: they fail at once with UNAVAILABLE; 2
+ * half-open: probes go), "opened" (times it opened), "rejected" (calls
+ * failed at once), "calls" and "failures" (in the window now),
+ * "retry_in_ms" (open: until the next probe). NOT_FOUND before the first
+ * call to `model`, when breakers are off, or for another name.
+ * Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* model,
+                                                    const char* name, int64_t* value);
 
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
  * ones call their done callback first). NULL does nothing. No call may
@@ -756,9 +782,11 @@ typedef struct llmkit_response llmkit_response;
  * streamed (SSE or NDJSON) and each piece passed to it as it arrives.
  * `call_options` (may be NULL): "stream" (true: stream without a callback,
  * for the timing figures), "raw" (true: keep the answer's body for
- * llmkit_response_get(.., "raw")), and the client's "timeout.*" and
- * "header.NAME" options for this call. `cancel` (may be NULL) ends the call from any thread with
- * LLMKIT_CANCELLED.
+ * llmkit_response_get(.., "raw")), "deadline_ms" (the whole call, retries
+ * and their waits included), "tags" ("a,b") and "meta.KEY" (for
+ * hooks' rules and events), and the client's "timeout.*" and "header.NAME"
+ * options for this call. `cancel` (may be NULL) ends the call from any
+ * thread with LLMKIT_CANCELLED.
  * Returns the outcome: LLMKIT_OK, the provider's error mapped to a status
  * (RATE_LIMITED, AUTH, INVALID_ARGUMENT, NOT_FOUND, OVERLOADED,
  * PROVIDER_ERROR, TIMEOUT), or NETWORK, TIMEOUT, CANCELLED for the
@@ -818,7 +846,10 @@ LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, co
  * "retry_after_ms" (-1: no hint), "latency_ms", "first_token_ms" (-1: no
  * stream or no token), "max_gap_ms" (the longest pause between two stream
  * chunks), "chunks", "output_tokens_per_second" (after the first token),
- * "tool_calls" and "thinking" (how many). LLMKIT_NOT_FOUND for another name. */
+ * "tool_calls" and "thinking" (how many), "attempts" (tries the call took,
+ * retries included), "cost_usd" (from the client's
+ * price table, docs/cost.md; 0 for an answer no provider was paid for, -1
+ * when the model has no price). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,
                                                 double* value);
 
@@ -1016,7 +1047,8 @@ LLMKIT_API llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
                                                const char** value, size_t* len);
 
 /* Stores a number in *value: "status" (after, error, finally: the call's
- * llmkit_status), "elapsed_ms" (since the call began). */
+ * llmkit_status), "elapsed_ms" (since the call began), "cost_usd" (as
+ * llmkit_response_number() gives it; -1 before or without an answer). */
 LLMKIT_API llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event, const char* field,
                                                   double* value);
 

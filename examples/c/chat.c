@@ -1,5 +1,6 @@
 /* Provider calls from C: one client per provider, a whole answer, a stream
- * printed as it arrives, a rate-limited answer with its retry hint, a cut
+ * printed as it arrives, the cost of each, a 429 cured by a retry, a
+ * rate-limited answer whose retry hint passes the call's deadline, a cut
  * stream, and embeddings. Run against test/upstream/upstream.py (what
  * `make demo` does), or a real provider.
  * Build: cc chat.c $(pkg-config --cflags --libs llmkit)
@@ -44,19 +45,21 @@ static void print_short(const char* text) {
 }
 
 /* One call; `fault` (may be NULL) asks the test upstream for a failure. */
-static void chat(llmkit_client* c, const char* provider, int stream, const char* fault) {
+static void chat(llmkit_client* c, const char* provider, int stream, const char* fault,
+                 const char* deadline_ms) {
   llmkit_request* req = NULL;
   llmkit_options* call = NULL;
   llmkit_response* res = NULL;
   llmkit_status st;
   const char* text = "";
-  double in = 0, out = 0, retry = -1, first = -1;
+  double in = 0, out = 0, retry = -1, first = -1, cost = -1, attempts = 1;
   int pieces = 0;
   llmkit_request_new(&req);
   llmkit_request_set(req, "system", "Answer briefly.");
   llmkit_request_add_message(req, "user", "Say hello.");
   llmkit_options_new(&call);
   if (fault) llmkit_options_set(call, "header.x-upstream-fault", fault);
+  if (deadline_ms) llmkit_options_set(call, "deadline_ms", deadline_ms);
   printf("%-9s %s%s: ", provider, stream ? "stream" : "whole", fault ? " (injected fault)" : "");
   char why[256];
   st = llmkit_client_chat(c, req, call, NULL, stream ? count_piece : NULL, &pieces, &res);
@@ -67,6 +70,8 @@ static void chat(llmkit_client* c, const char* provider, int stream, const char*
     llmkit_response_number(res, "output_tokens", &out);
     llmkit_response_number(res, "retry_after_ms", &retry);
     llmkit_response_number(res, "first_token_ms", &first);
+    llmkit_response_number(res, "cost_usd", &cost);
+    llmkit_response_number(res, "attempts", &attempts);
   }
   if (st == LLMKIT_OK) {
     print_short(text);
@@ -74,6 +79,8 @@ static void chat(llmkit_client* c, const char* provider, int stream, const char*
            llmkit_finish_reason_str(llmkit_response_finish_reason(res)), in, out);
     if (stream) printf(", %d pieces", pieces);
     if (stream && timing) printf(", first token after %.2f ms", first);
+    if (cost >= 0) printf(", $%.6f", cost);
+    if (attempts > 1) printf(", %.0f tries", attempts);
     puts("]");
   } else {
     printf("%s: %s", llmkit_status_str(st), why);
@@ -99,14 +106,15 @@ int main(int argc, char** argv) {
   for (i = 0; i < 4; ++i) {
     c = client_for(providers[i], argv[1]);
     if (c == NULL) return 1;
-    chat(c, providers[i], 0, NULL);
-    chat(c, providers[i], 1, NULL);
+    chat(c, providers[i], 0, NULL, NULL);
+    chat(c, providers[i], 1, NULL, NULL);
     llmkit_client_free(c);
   }
   c = client_for("openai", argv[1]);
   if (c == NULL) return 1;
-  chat(c, "openai", 0, "status=429,retry_after=2");
-  chat(c, "openai", 1, "truncate");
+  chat(c, "openai", 0, "status=429,retry_after_ms=200,times=1,id=chat-example", NULL);
+  chat(c, "openai", 0, "status=429,retry_after=2", "1000");
+  chat(c, "openai", 1, "truncate", NULL);
   if (llmkit_client_embed(c, NULL, texts, lens, 3, NULL, NULL, &v) == LLMKIT_OK) {
     for (i = 0; i < llmkit_vectors_count(v); ++i) {
       const float* values;

@@ -22,6 +22,7 @@
 #include "cache/replay.h"
 #include "client/client.h"
 #include "core/alloc.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/utf8.h"
@@ -776,6 +777,37 @@ extern "C" void llmkit_client_free(llmkit_client* client) {
   llmkit::destroy(client);
 }
 
+extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* model,
+                                                    const char* name, int64_t* value) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    const char* m = text_in(model, "model");
+    const std::string_view n = require_str(name, "name");
+    auto& out = require(value, "value");
+    llmkit::route::Breaker* b = c.breaker(m);
+    if (b == nullptr) {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no circuit breaker for " + llmkit::utf8::quote(m) +
+                                         " (no call to it yet, or \"breaker\" is false)");
+    }
+    const auto s = b->stats(llmkit::now_us() / 1000);
+    if (n == "state") {
+      out = static_cast<int64_t>(s.state);
+    } else if (n == "opened") {
+      out = s.opened;
+    } else if (n == "rejected") {
+      out = s.rejected;
+    } else if (n == "calls") {
+      out = s.calls;
+    } else if (n == "failures") {
+      out = s.failures;
+    } else if (n == "retry_in_ms") {
+      out = s.retry_in_ms;
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no breaker figure named " + llmkit::utf8::quote(n));
+    }
+  });
+}
+
 extern "C" llmkit_status llmkit_request_new(llmkit_request** out) {
   return guard([&] { require(out, "out") = llmkit::create<llmkit_request>(); });
 }
@@ -1064,6 +1096,10 @@ extern "C" llmkit_status llmkit_response_number(const llmkit_response* response,
       out = static_cast<double>(r.tool_calls.size());
     else if (f == "thinking")
       out = static_cast<double>(r.thinking.size());
+    else if (f == "cost_usd")
+      out = r.cost_usd.value_or(-1.0);
+    else if (f == "attempts")
+      out = r.attempts;
     else if (f == "output_tokens_per_second") {
       const std::int64_t span = r.latency_us - std::max<std::int64_t>(r.first_token_us, 0);
       out = span > 0 ? static_cast<double>(r.usage.output) * 1e6 / static_cast<double>(span) : 0;
@@ -1458,6 +1494,8 @@ extern "C" llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event
       out = e.status;
     } else if (f == "elapsed_ms") {
       out = static_cast<double>(e.elapsed_us) / 1000.0;
+    } else if (f == "cost_usd") {
+      out = e.cost_usd.value_or(-1.0);
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no event number named \"" + std::string(f) + "\"");
     }

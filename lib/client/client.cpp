@@ -36,17 +36,23 @@ constexpr std::string_view kKnown[] = {"provider",
                                        "proxy",
                                        "embeddings.concurrency",
                                        "header.",
-                                       "scopes"};  // read by pipeline::Pipeline
-constexpr std::string_view kCallKnown[] = {"stream",
-                                           "raw",
-                                           "dimensions",
-                                           "timeout.connect",
-                                           "timeout.first_byte",
-                                           "timeout.total",
-                                           "timeout.idle",
-                                           "header.",
-                                           "tags",
-                                           "meta."};  // tags and meta.*: read by pipeline::Pipeline
+                                       "scopes",
+                                       "prices",
+                                       "retry.",
+                                       "breaker",
+                                       "breaker."};  // scopes to here: read by pipeline::Pipeline
+constexpr std::string_view kCallKnown[] = {
+    "stream",
+    "raw",
+    "dimensions",
+    "timeout.connect",
+    "timeout.first_byte",
+    "timeout.total",
+    "timeout.idle",
+    "header.",
+    "tags",
+    "meta.",
+    "deadline_ms"};  // these three: read by pipeline::Pipeline
 // An error body is kept up to this size: enough for any provider's message.
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 constexpr std::int64_t kMaxMs = std::int64_t{1} << 40;
@@ -458,7 +464,7 @@ Client::Client(const Options& options, const std::function<const char*(const cha
 Client::~Client() = default;
 
 http::Request Client::build(const providers::ChatRequest& request, bool stream,
-                            const Options* call_options) const {
+                            const Options* call_options, const Attempt& attempt) const {
   http::Request r;
   if (request.model.empty() && !model_.empty()) {
     providers::ChatRequest with_model = request;
@@ -471,6 +477,11 @@ http::Request Client::build(const providers::ChatRequest& request, bool stream,
     r = provider_.chat_request(endpoint_, request, stream);
   }
   r.timeouts = call_options != nullptr ? timeouts_of(*call_options, timeouts_) : timeouts_;
+  if (attempt.total_cap_ms > 0) {
+    std::int64_t& total = r.timeouts.total_ms;
+    total = total > 0 ? std::min(total, attempt.total_cap_ms) : attempt.total_cap_ms;
+  }
+  r.delay_ms = attempt.delay_ms;
   add_headers(options_, r);
   if (call_options != nullptr) add_headers(*call_options, r);
   return r;
@@ -493,10 +504,10 @@ CallFlags flags_of(const Options* call_options, bool has_callback) {
 }  // namespace
 
 Result Client::chat(const providers::ChatRequest& request, const Options* call_options,
-                    const Cancel* cancel, const ChunkFn& on_chunk) {
+                    const Cancel* cancel, const ChunkFn& on_chunk, const Attempt& attempt) {
   const CallFlags flags = flags_of(call_options, static_cast<bool>(on_chunk));
   Exchange call(provider_, flags.stream, flags.raw, on_chunk);
-  http::Request r = build(request, flags.stream, call_options);
+  http::Request r = build(request, flags.stream, call_options, attempt);
   if (!flags.stream) {
     r.cancel = cancel;
     WholeReceiver receiver(call);
@@ -511,9 +522,10 @@ Result Client::chat(const providers::ChatRequest& request, const Options* call_o
 }
 
 void Client::chat_async(const providers::ChatRequest& request, const Options* call_options,
-                        const Cancel* cancel, ChunkFn on_chunk, DoneFn done) {
+                        const Cancel* cancel, ChunkFn on_chunk, DoneFn done,
+                        const Attempt& attempt) {
   const CallFlags flags = flags_of(call_options, static_cast<bool>(on_chunk));
-  http::Request r = build(request, flags.stream, call_options);
+  http::Request r = build(request, flags.stream, call_options, attempt);
   r.cancel = cancel;
   auto receiver = std::make_unique<AsyncReceiver>(
       std::make_unique<Exchange>(provider_, flags.stream, flags.raw, std::move(on_chunk)),

@@ -28,6 +28,12 @@ struct Vectors {
   std::int64_t input_tokens = 0;
 };
 
+// How the pipeline shapes one try of a call.
+struct Attempt {
+  std::int64_t delay_ms = 0;      // async: sent no sooner (a retry's backoff)
+  std::int64_t total_cap_ms = 0;  // the whole try ends by then (a deadline); 0: none
+};
+
 class Client {
  public:
   // A streamed piece; a status other than OK stops the call with it.
@@ -44,11 +50,11 @@ class Client {
 
   // Blocking: `on_chunk` (may be empty) runs on the calling thread.
   Result chat(const providers::ChatRequest& request, const Options* call_options,
-              const Cancel* cancel, const ChunkFn& on_chunk);
+              const Cancel* cancel, const ChunkFn& on_chunk, const Attempt& attempt = {});
   // Async: `on_chunk` and `done` run on the loop thread. Throws (and never
   // calls `done`) when the call cannot start.
   void chat_async(const providers::ChatRequest& request, const Options* call_options,
-                  const Cancel* cancel, ChunkFn on_chunk, DoneFn done);
+                  const Cancel* cancel, ChunkFn on_chunk, DoneFn done, const Attempt& attempt = {});
 
   // Throws the failing batch's status.
   Vectors embed(std::string_view model, const providers::Vector<String>& inputs,
@@ -56,7 +62,7 @@ class Client {
 
  private:
   http::Request build(const providers::ChatRequest& request, bool stream,
-                      const Options* call_options) const;
+                      const Options* call_options, const Attempt& attempt) const;
 
   Options options_;  // a copy: its "header.*" go with every call
   const providers::Provider& provider_;

@@ -32,8 +32,10 @@
 // CURLOPT_TIMEOUT_MS). first_byte and idle are deadlines the loop keeps per
 // transfer: curl_multi_poll waits no longer than the nearest one (and, by
 // itself, no longer than curl's internal timers), and each pass ends the
-// transfers whose deadline has passed. A pass scans the active transfers,
-// O(n) for the few hundred a client runs at most, small beside curl's work.
+// transfers whose deadline has passed. A delayed transfer (Request::delay_ms)
+// waits in the active list, outside the multi handle, until its start time,
+// which is one more deadline. A pass scans the active transfers, O(n) for
+// the few hundred a client runs at most, small beside curl's work.
 #include "http/transport.h"
 
 #include <curl/curl.h>
@@ -158,6 +160,7 @@ void validate(const Request& r) {
   if (t.connect_ms < 0 || t.first_byte_ms < 0 || t.total_ms < 0 || t.idle_ms < 0) {
     fail(LLMKIT_INVALID_ARGUMENT, "a timeout is negative");
   }
+  if (r.delay_ms < 0) fail(LLMKIT_INVALID_ARGUMENT, "the delay is negative");
   for (std::size_t i = 0; i < r.headers.size(); ++i) {
     const std::string_view line = r.headers[i];
     const auto colon = line.find(':');
@@ -289,9 +292,12 @@ class Waiter final : public Receiver {
 // then destroyed just before its on_done. Heap-allocated and never moved:
 // curl holds pointers into it (body, error buffer, callbacks' user data).
 struct Transfer {
-  Transfer(Request r, Receiver& rc) : request(std::move(r)), receiver(&rc) {
+  Transfer(Request r, Receiver& rc)
+      : request(std::move(r)),
+        receiver(&rc),
+        start_at(started + std::chrono::milliseconds(request.delay_ms)) {
     if (request.timeouts.first_byte_ms > 0) {
-      first_byte_deadline = started + std::chrono::milliseconds(request.timeouts.first_byte_ms);
+      first_byte_deadline = start_at + std::chrono::milliseconds(request.timeouts.first_byte_ms);
     }
   }
 
@@ -312,11 +318,13 @@ struct Transfer {
   Request request;
   Receiver* receiver;
   const Clock::time_point started = Clock::now();
+  const Clock::time_point start_at;                // added to the multi handle then
   Clock::time_point first_byte_deadline = kNever;  // until any response byte
   Clock::time_point idle_deadline = kNever;        // from the first body byte on
 
   std::unique_ptr<curl_slist, SlistDeleter> header_list;  // outlives `easy`
   std::unique_ptr<CURL, EasyDeleter> easy;
+  bool in_active = false;
   bool in_multi = false;
   std::optional<Cancel::Watch> watch;  // engaged while registered
   std::array<char, CURL_ERROR_SIZE> error{};
@@ -504,7 +512,10 @@ struct Transport::Loop {
   void configure(Transfer& t);
   CURL* take_easy();
   void give_back(CURL* easy) noexcept;
+  // Into the active list; into the multi handle too, unless delayed.
   void begin(Transfer* t) noexcept;
+  void send(Transfer* t) noexcept;
+  void send_due() noexcept;  // the delayed transfers whose time has come
   void read_messages() noexcept;
   void complete(Transfer* t, CURLcode rc) noexcept;
   void sweep() noexcept;
@@ -664,6 +675,7 @@ bool Transport::Loop::drive(const Waiter* mine) noexcept {
       while (Transfer* t = active.front()) finish(t, LLMKIT_CANCELLED, kClosed);
       return false;
     }
+    send_due();
     int running = 0;
     curl_multi_perform(multi.get(), &running);
     read_messages();
@@ -705,13 +717,27 @@ void Transport::Loop::begin(Transfer* t) noexcept {
       return;
     }
   }
+  active.push_back(t);
+  t->in_active = true;
+  if (t->start_at <= Clock::now()) send(t);
+}
+
+void Transport::Loop::send(Transfer* t) noexcept {
   if (const CURLMcode rc = curl_multi_add_handle(multi.get(), t->easy.get()); rc != CURLM_OK) {
     finish(t, rc == CURLM_OUT_OF_MEMORY ? LLMKIT_OUT_OF_MEMORY : LLMKIT_INTERNAL,
            std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
     return;
   }
   t->in_multi = true;
-  active.push_back(t);
+}
+
+void Transport::Loop::send_due() noexcept {
+  const Clock::time_point now = Clock::now();
+  Transfer* next = nullptr;
+  for (Transfer* t = active.front(); t != nullptr; t = next) {
+    next = t->next;
+    if (!t->in_multi && t->start_at <= now) send(t);
+  }
 }
 
 void Transport::Loop::configure(Transfer& t) {
@@ -913,6 +939,7 @@ void Transport::Loop::sweep() noexcept {
 int Transport::Loop::wait_ms() const noexcept {
   Clock::time_point nearest = kNever;
   for (const Transfer* t = active.front(); t != nullptr; t = t->next) {
+    if (!t->in_multi) nearest = std::min(nearest, t->start_at);
     if (!t->any_byte) nearest = std::min(nearest, t->first_byte_deadline);
     nearest = std::min(nearest, t->idle_deadline);
   }
@@ -929,10 +956,8 @@ int Transport::Loop::wait_ms() const noexcept {
 // which may free the Receiver or the Cancel, or start() another transfer.
 void Transport::Loop::finish(Transfer* t, llmkit_status status, std::string_view message) noexcept {
   Unique<Transfer> owner(t);
-  if (t->in_multi) {
-    active.remove(t);
-    curl_multi_remove_handle(multi.get(), t->easy.get());
-  }
+  if (t->in_active) active.remove(t);
+  if (t->in_multi) curl_multi_remove_handle(multi.get(), t->easy.get());
   if (t->easy) {
     long opened = 0;
     curl_easy_getinfo(t->easy.get(), CURLINFO_NUM_CONNECTS, &opened);

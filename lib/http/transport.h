@@ -33,6 +33,10 @@ struct Request {
   // May be null; must outlive the transfer. trigger() wakes the loop at once
   // (a Cancel::Watch) and the transfer ends with CANCELLED.
   const Cancel* cancel = nullptr;
+  // start(): sent no sooner than this after the call (a retry's backoff),
+  // without a thread waiting; cancel ends the wait. Timeouts count from the
+  // send.
+  std::int64_t delay_ms = 0;
 };
 
 // Header names are lower-cased; values are trimmed.

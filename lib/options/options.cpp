@@ -81,6 +81,20 @@ std::int64_t Options::get_int(std::string_view key, std::int64_t fallback, std::
   return v;
 }
 
+double Options::get_double(std::string_view key, double fallback, double min, double max) const {
+  const String* v = find(key);
+  if (v == nullptr) return fallback;
+  double out = 0;
+  const char* end = v->data() + v->size();
+  auto [ptr, ec] = std::from_chars(v->data(), end, out);
+  if (ec != std::errc() || ptr != end || v->empty() || !(out >= min && out <= max)) {
+    fail(LLMKIT_INVALID_ARGUMENT,
+         "option " + utf8::quote(key) + " must be a number from " + std::to_string(min) + " to " +
+             std::to_string(max) + ", got " + utf8::quote(std::string_view(v->data(), v->size())));
+  }
+  return out;
+}
+
 std::string_view Options::get_string(std::string_view key, std::string_view fallback) const {
   const String* v = find(key);
   return v == nullptr ? fallback : std::string_view(v->data(), v->size());

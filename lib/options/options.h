@@ -28,6 +28,9 @@ class Options {
   // the value does not parse.
   std::optional<std::int64_t> get_int(std::string_view key) const;
   std::optional<bool> get_bool(std::string_view key) const;
+  // A number in [min, max], `fallback` when unset; INVALID_ARGUMENT naming
+  // the key and the range otherwise.
+  double get_double(std::string_view key, double fallback, double min, double max) const;
   // The integer at `key`, `fallback` when unset; INVALID_ARGUMENT naming
   // the range when it is outside [min, max].
   std::int64_t get_int(std::string_view key, std::int64_t fallback, std::int64_t min,

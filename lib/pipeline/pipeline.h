@@ -1,7 +1,8 @@
-// One llmkit_client call from end to end: before hooks, the provider call,
-// then after or error hooks and finally hooks (docs/hooks.md). Later stages
-// (cache, limits, routing, cost) join here, in the order of the issue:
-// hooks, cache, limits, router, provider, usage and cost, hooks.
+// One llmkit_client call from end to end: before hooks, the provider call
+// (tried again on failures another try may cure, docs/providers.md), its
+// cost, then after or error hooks and finally hooks (docs/hooks.md).
+// Later stages (cache, limits, routing) join here, in this order: hooks,
+// cache, limits, router, provider, usage and cost, hooks.
 #pragma once
 
 #include <memory>
@@ -10,7 +11,10 @@
 
 #include "client/client.h"
 #include "core/alloc.h"
+#include "cost/pricing.h"
 #include "hooks/registry.h"
+#include "route/breaker.h"
+#include "route/retry.h"
 
 namespace llmkit::pipeline {
 
@@ -31,6 +35,9 @@ class Pipeline {
                   client::Client::DoneFn done);
 
   client::Client& client() { return client_; }
+  // The breaker of `model`; nullptr before the first call to it, or when
+  // breakers are off.
+  route::Breaker* breaker(std::string_view model);
 
  private:
   struct Call;
@@ -39,8 +46,31 @@ class Pipeline {
   // The before round; true when it ended the call (`out` then holds how).
   bool before(Call& call, const providers::ChatRequest& request, client::Result& out) const;
   void after(Call& call, client::Result& result) const noexcept;
+  // Where a request goes: its model, or the client's.
+  std::string_view model_of(const providers::ChatRequest& request) const;
+  // Sets the answer's cost from the price table.
+  void price(client::Result& result, std::string_view model) const noexcept;
+
+  // Retries. The wait before the next try, or none: no try is left, the
+  // failure is not retryable, pieces were streamed, or the deadline is near.
+  std::optional<std::int64_t> next_wait(const client::Result& r, int tries, bool delivered,
+                                        std::int64_t deadline_us) const;
+  static std::int64_t deadline_of(const Options* call_options, std::int64_t start_us);
+  static client::Attempt attempt_of(std::int64_t deadline_us, std::int64_t delay_ms);
+  static bool sleep_ms(std::int64_t ms);  // false: it was not cancelled
+  // The breaker a try to `model` passes, or null when they are off. Throws
+  // UNAVAILABLE, naming the deployment, when it is open.
+  route::Breaker* admit(std::string_view model);
+  static void record(route::Breaker* breaker, const client::Result& r) noexcept;
+  // An async call's try, `delay_ms` from now, and its end (the loop thread).
+  void send(const std::shared_ptr<Call>& call, std::int64_t delay_ms);
+  void tried(const std::shared_ptr<Call>& call, client::Result r) noexcept;
 
   hooks::Tags scopes_;
+  route::RetryPolicy retry_;
+  route::Breakers breakers_;
+  std::optional<cost::PriceTable> own_prices_;  // the "prices" option's
+  const cost::PriceTable* prices_;
   mutable std::mutex hooks_mutex_;
   std::shared_ptr<hooks::Registry> hooks_;
   // Last, so destroyed first: its async calls end (their after hooks

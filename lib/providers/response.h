@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "llmkit.h"
@@ -27,6 +28,10 @@ struct Response {
   Usage usage;
   String model;
   String id;
+  // USD, from the client's price table (docs/cost.md): 0 for an answer that
+  // no provider was paid for; none when the model has no price.
+  std::optional<double> cost_usd;
+  int attempts = 1;  // tries the call took: 1, or more after retries
 
   // An error answer: status not OK.
   llmkit_status status = LLMKIT_OK;

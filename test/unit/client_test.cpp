@@ -93,6 +93,11 @@ class Client : public ::testing::Test {
   // A client of `provider` on the upstream; `extra` adds options.
   llmkit_client* make(const std::string& provider, Options extra = Options()) {
     extra.set("provider", provider).set("base_url", base_url(provider)).set("api_key", kKey);
+    // One try per call: these tests see each answer as the provider gave it.
+    const char* attempts = nullptr;
+    if (llmkit_options_get(extra.o, "retry.attempts", &attempts) != LLMKIT_OK) {
+      extra.set("retry.attempts", "1");
+    }
     llmkit_client_free(client_);
     client_ = nullptr;
     EXPECT_EQ(llmkit_client_new(extra.o, &client_), LLMKIT_OK) << llmkit_last_error();
@@ -166,6 +171,75 @@ TEST_F(Client, EachProviderAnswersAWholeCall) {
     EXPECT_EQ(res.number("first_token_ms"), -1);  // not streamed
     EXPECT_NE(llmkit_response_finish_reason(res.r), LLMKIT_FINISH_NONE);
   }
+}
+
+TEST_F(Client, AnAnswerCarriesItsCostOrSaysItHasNone) {
+  make("openai");  // openai/chat_completion_text.json: gpt-4.1-2025-04-14, 19 in, 10 out
+  Request req;
+  Response priced;
+  ASSERT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &priced.r),
+            LLMKIT_OK);
+  EXPECT_NEAR(priced.number("cost_usd"), (19 * 2.00 + 10 * 8.00) / 1e6, 1e-12);
+  make("ollama");  // a local model: no price in the built-in table
+  Response unpriced;
+  ASSERT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &unpriced.r),
+            LLMKIT_OK);
+  EXPECT_EQ(unpriced.number("cost_usd"), -1);
+}
+
+TEST_F(Client, ATransientFailureIsTriedAgainWithinTheDeadline) {
+  Options retrying;
+  retrying.set("retry.attempts", "3").set("retry.base_ms", "5");
+  make("anthropic", std::move(retrying));
+  Request req;
+  Options call;
+  call.set("header.x-upstream-fault", "status=529,times=1,id=capi-retry")
+      .set("deadline_ms", "10000");
+  Response res;
+  ASSERT_EQ(llmkit_client_chat(client_, req.r, call.o, nullptr, nullptr, nullptr, &res.r),
+            LLMKIT_OK)
+      << llmkit_last_error();
+  EXPECT_EQ(res.number("attempts"), 2);
+  EXPECT_EQ(res.get("text"), expected_text("anthropic/message_text"));
+}
+
+TEST_F(Client, AnOpenCircuitFailsCallsAtOnceUntilAProbePasses) {
+  Options opts;
+  opts.set("breaker.min_calls", "2").set("breaker.failure_rate", "1").set("breaker.open_ms", "300");
+  make("openai", std::move(opts));
+  Request req("gpt-4o");
+  int64_t v = -1;
+  EXPECT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "state", &v), LLMKIT_NOT_FOUND);
+  Options failing;
+  failing.set("header.x-upstream-fault", "status=500");
+  for (int i = 0; i < 2; ++i) {
+    Response res;
+    EXPECT_EQ(llmkit_client_chat(client_, req.r, failing.o, nullptr, nullptr, nullptr, &res.r),
+              LLMKIT_PROVIDER_ERROR);
+  }
+  ASSERT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "state", &v), LLMKIT_OK);
+  EXPECT_EQ(v, 1);  // open
+  http_delete_log();
+  Response refused;
+  EXPECT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &refused.r),
+            LLMKIT_UNAVAILABLE);
+  EXPECT_NE(std::string(llmkit_last_error()).find("circuit for openai gpt-4o is open"),
+            std::string::npos);
+  EXPECT_EQ(request_log(), "[]");  // failed without being sent
+  ASSERT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "rejected", &v), LLMKIT_OK);
+  EXPECT_EQ(v, 1);
+  // Another model of the client is another deployment: unaffected.
+  Request other("gpt-4o-mini");
+  Response fine;
+  EXPECT_EQ(llmkit_client_chat(client_, other.r, nullptr, nullptr, nullptr, nullptr, &fine.r),
+            LLMKIT_OK);
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));  // open_ms passes
+  Response probe;
+  EXPECT_EQ(llmkit_client_chat(client_, req.r, nullptr, nullptr, nullptr, nullptr, &probe.r),
+            LLMKIT_OK);
+  ASSERT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "state", &v), LLMKIT_OK);
+  EXPECT_EQ(v, 0);  // closed again
+  EXPECT_EQ(llmkit_client_breaker_stat(client_, "gpt-4o", "speed", &v), LLMKIT_NOT_FOUND);
 }
 
 TEST_F(Client, EachProviderStreamsPiecesThatAddUpToTheAnswer) {

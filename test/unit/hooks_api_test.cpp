@@ -45,6 +45,7 @@ class HooksApi : public ::testing::Test {
   llmkit_client* client(const char* scopes = nullptr) {
     Options o;
     o.set("provider", "openai").set("base_url", upstream_->url("/v1")).set("api_key", "sk-t");
+    o.set("retry.attempts", "1");  // each fault reaches the hooks at once
     if (scopes != nullptr) o.set("scopes", scopes);
     llmkit_client_free(client_);
     EXPECT_EQ(llmkit_client_new(o.o, &client_), LLMKIT_OK) << llmkit_last_error();

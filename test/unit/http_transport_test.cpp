@@ -591,7 +591,46 @@ TEST_F(HttpTransport, BadRequestsAreRefusedByStart) {
   Request negative = chat();
   negative.timeouts.idle_ms = -1;
   EXPECT_EQ(refused(std::move(negative)), LLMKIT_INVALID_ARGUMENT);
+  Request back_in_time = chat();
+  back_in_time.delay_ms = -1;
+  EXPECT_EQ(refused(std::move(back_in_time)), LLMKIT_INVALID_ARGUMENT);
   EXPECT_EQ(r.done_count(), 0);  // nothing was started
+}
+
+TEST_F(HttpTransport, ADelayedStartIsSentNoSoonerThanItsDelay) {
+  Transport transport(Settings{});
+  Request req = chat("", "delayed");
+  req.delay_ms = 300;
+  req.timeouts.first_byte_ms = 200;  // counts from the send, not from start()
+  Recorder r;
+  const auto started = Clock::now();
+  transport.start(std::move(req), r);
+  Recorder quick;  // an undelayed transfer meanwhile is not held back
+  transport.start(chat(), quick);
+  ASSERT_TRUE(quick.wait());
+  EXPECT_EQ(quick.done, LLMKIT_OK);
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(quick.done_at - started).count(),
+            300);
+  ASSERT_TRUE(r.wait());
+  EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
+  EXPECT_GE(std::chrono::duration_cast<std::chrono::milliseconds>(r.done_at - started).count(),
+            300);
+}
+
+TEST_F(HttpTransport, CancellingADelayedStartEndsItWithoutSending) {
+  Transport transport(Settings{});
+  llmkit::Cancel cancel;
+  Request req = chat("", "never-sent");
+  req.delay_ms = 60'000;
+  req.cancel = &cancel;
+  Recorder r;
+  transport.start(std::move(req), r);
+  cancel.trigger();
+  ASSERT_TRUE(r.wait(5s));
+  EXPECT_EQ(r.done, LLMKIT_CANCELLED);
+  Recorder log;
+  transport.perform(get("/_upstream/requests"), log);
+  EXPECT_EQ(log.body.find("never-sent"), std::string::npos);
 }
 
 // Calls `other` (may be null) and then its own transport from on_done.

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "support/upstream.h"
@@ -24,12 +25,17 @@ class PipelineCall : public ::testing::Test {
   static void TearDownTestSuite() { upstream_.reset(); }
   void SetUp() override { upstream_->clear_requests(); }
 
-  static std::unique_ptr<Pipeline> make(std::string_view scopes = "") {
+  static std::unique_ptr<Pipeline> make(std::string_view scopes = "",
+                                        std::string_view provider = "openai",
+                                        std::string_view prices = "", int attempts = 1) {
     Options o;
-    o.set("provider", "openai");
+    o.set("provider", provider);
     o.set("base_url", upstream_->url("/v1"));
     o.set("api_key", "sk-test");
+    o.set("retry.attempts", std::to_string(attempts));
+    o.set("retry.base_ms", "5");  // tests wait milliseconds, not seconds
     if (!scopes.empty()) o.set("scopes", scopes);
+    if (!prices.empty()) o.set("prices", prices);
     return std::make_unique<Pipeline>(o, nullptr);
   }
   static providers::ChatRequest request(std::string_view model = "gpt-4o-mini") {
@@ -315,6 +321,179 @@ TEST_F(PipelineCall, AsyncHooksGetTheAnswerAfterTheCallReturned) {
   }  // the caller's answer is gone; the hook has its own copy
   registry->flush();
   EXPECT_EQ(logged, text);
+}
+
+// The upstream's default answer, openai/chat_completion_text.json: model
+// gpt-4.1-2025-04-14 (priced as gpt-4.1 in data/prices.json: $2.00 input,
+// $8.00 output per million), 19 input and 10 output tokens.
+constexpr double kTextAnswerCost = (19 * 2.00 + 10 * 8.00) / 1e6;
+
+TEST_F(PipelineCall, ACallCostsItsUsageAtItsModelsPrice) {
+  auto p = make();
+  const client::Result plain = chat(*p);
+  ASSERT_EQ(plain.status, LLMKIT_OK) << plain.message;
+  ASSERT_TRUE(plain.response->cost_usd);
+  EXPECT_NEAR(*plain.response->cost_usd, kTextAnswerCost, 1e-12);
+  // The same with hooks, which see it.
+  auto registry = std::make_shared<hooks::Registry>();
+  std::optional<double> seen;
+  registry->add(
+      Kind::kAfter, "", "",
+      [&](Event& e) {
+        seen = e.cost_usd;
+        return LLMKIT_OK;
+      },
+      false);
+  p->set_hooks(registry);
+  const client::Result hooked = chat(*p);
+  ASSERT_TRUE(seen);
+  EXPECT_NEAR(*seen, kTextAnswerCost, 1e-12);
+}
+
+TEST_F(PipelineCall, AnAnswerFromAHookCostsNothingAndAnUnpricedModelHasNoCost) {
+  auto p = make();
+  auto registry = std::make_shared<hooks::Registry>();
+  registry->add(
+      Kind::kBefore, "", "",
+      [](Event& e) {
+        e.answer = std::make_unique<providers::Response>();
+        return LLMKIT_OK;
+      },
+      false);
+  p->set_hooks(registry);
+  const client::Result canned = chat(*p);
+  ASSERT_TRUE(canned.response->cost_usd);
+  EXPECT_EQ(*canned.response->cost_usd, 0.0);
+  // No table prices an OpenAI-compatible server's models: no cost, not 0.
+  auto compatible = make("", "openai-compatible");
+  const client::Result r = chat(*compatible);
+  ASSERT_EQ(r.status, LLMKIT_OK) << r.message;
+  EXPECT_FALSE(r.response->cost_usd);
+}
+
+TEST_F(PipelineCall, ThePricesOptionOverridesTheBuiltInTable) {
+  auto p = make("", "openai-compatible",
+                R"({"openai-compatible": {"models": {"gpt-4.1": {"input": 1, "output": 100}}}})");
+  const client::Result r = chat(*p);
+  ASSERT_TRUE(r.response->cost_usd);
+  EXPECT_NEAR(*r.response->cost_usd, (19 * 1 + 10 * 100) / 1e6, 1e-12);
+  try {
+    make("", "openai", R"({"openai": {"models": {"gpt-4.1": {"input": -1, "output": 1}}}})");
+    ADD_FAILURE() << "a negative price was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_INVALID_ARGUMENT);
+  }
+}
+
+// Call options injecting `faults` into every request of the call.
+Options faulty(std::string_view faults) {
+  Options o;
+  o.set("header.x-upstream-fault", faults);
+  return o;
+}
+
+TEST_F(PipelineCall, RetriesCureATransientFailure) {
+  auto p = make("", "openai", "", 3);
+  const Options call = faulty("status=503,times=2,id=transient");
+  const client::Result r = chat(*p, &call);
+  ASSERT_EQ(r.status, LLMKIT_OK) << r.message;
+  EXPECT_EQ(r.response->attempts, 3);
+  EXPECT_EQ(requests_sent(), 3u);
+}
+
+TEST_F(PipelineCall, RetriesStopAtTheLimitAndOnlyForRetryableFailures) {
+  auto p = make("", "openai", "", 2);
+  const Options always = faulty("status=500");
+  const client::Result r = chat(*p, &always);
+  EXPECT_EQ(r.status, LLMKIT_PROVIDER_ERROR);
+  EXPECT_EQ(r.response->attempts, 2);
+  EXPECT_EQ(requests_sent(), 2u);
+  upstream_->clear_requests();
+  const Options bad = faulty("status=400");
+  EXPECT_EQ(chat(*p, &bad).status, LLMKIT_INVALID_ARGUMENT);
+  EXPECT_EQ(requests_sent(), 1u);  // a bad request stays bad
+}
+
+TEST_F(PipelineCall, ARetryWaitsAtLeastTheProvidersRetryAfter) {
+  auto p = make("", "openai", "", 2);
+  const Options call = faulty("status=429,retry_after_ms=300,times=1,id=wait");
+  const auto start = std::chrono::steady_clock::now();
+  const client::Result r = chat(*p, &call);
+  ASSERT_EQ(r.status, LLMKIT_OK) << r.message;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(300));
+}
+
+TEST_F(PipelineCall, TheDeadlineBoundsRetriesAndEachTry) {
+  auto p = make("", "openai", "", 5);
+  // A wait longer than the deadline leaves: the provider's answer is the outcome.
+  Options limited = faulty("status=429,retry_after_ms=5000");
+  limited.set("deadline_ms", "1000");
+  auto start = std::chrono::steady_clock::now();
+  client::Result r = chat(*p, &limited);
+  EXPECT_EQ(r.status, LLMKIT_RATE_LIMITED);
+  EXPECT_EQ(requests_sent(), 1u);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  // A slow try is cut at the deadline.
+  Options slow = faulty("delay=3000");
+  slow.set("deadline_ms", "300");
+  start = std::chrono::steady_clock::now();
+  r = chat(*p, &slow);
+  EXPECT_EQ(r.status, LLMKIT_TIMEOUT);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+}
+
+TEST_F(PipelineCall, AStreamThatDeliveredPiecesIsNotSentAgain) {
+  auto p = make("", "openai", "", 3);
+  const Options call = faulty("reset=1200");  // a few pieces of text, then a reset
+  std::string got;
+  const client::Result r = p->chat(request(), &call, nullptr, [&](const providers::Delta& d) {
+    got += d.text;
+    return LLMKIT_OK;
+  });
+  EXPECT_EQ(r.status, LLMKIT_NETWORK);
+  EXPECT_FALSE(got.empty());
+  EXPECT_EQ(requests_sent(), 1u);
+}
+
+TEST_F(PipelineCall, ACancelEndsTheWaitBeforeARetry) {
+  auto p = make("", "openai", "", 3);
+  const Options call = faulty("status=429,retry_after_ms=30000");
+  Cancel cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    cancel.trigger();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const client::Result r = p->chat(request(), &call, &cancel, {});
+  canceller.join();
+  EXPECT_EQ(r.status, LLMKIT_CANCELLED);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(5000));
+}
+
+TEST_F(PipelineCall, AnAsyncCallRetriesWithoutAThreadWaiting) {
+  auto p = make("", "openai", "", 3);
+  auto registry = std::make_shared<hooks::Registry>();
+  int errors = 0;
+  registry->add(
+      Kind::kError, "", "", [&](Event&) { return ++errors, LLMKIT_OK; }, false);
+  p->set_hooks(registry);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::optional<client::Result> got;
+  {
+    const Options call = faulty("status=503,times=1,id=async-retry");
+    p->chat_async(request(), &call, nullptr, {}, [&](client::Result r) {
+      std::lock_guard<std::mutex> lock(mutex);
+      got = std::move(r);
+      cv.notify_one();
+    });
+  }  // the call options are gone: the retry has its own copy
+  std::unique_lock<std::mutex> lock(mutex);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return got.has_value(); }));
+  ASSERT_EQ(got->status, LLMKIT_OK) << got->message;
+  EXPECT_EQ(got->response->attempts, 2);
+  EXPECT_EQ(errors, 0);  // hooks see the outcome, not each try
+  EXPECT_EQ(requests_sent(), 2u);
 }
 
 TEST_F(PipelineCall, BadScopesAreRefused) {
