@@ -88,7 +88,7 @@ typedef enum llmkit_status {
   LLMKIT_UNSUPPORTED = 11,     /* valid request the provider or build cannot do */
   LLMKIT_BUDGET_EXCEEDED = 12, /* a spend limit would be passed */
   LLMKIT_QUEUE_FULL = 13,      /* a bounded queue refused the item */
-  LLMKIT_UNAVAILABLE = 14,     /* a backend (Redis, database) is unreachable */
+  LLMKIT_UNAVAILABLE = 14,     /* a backend is unreachable, or a circuit is open */
   LLMKIT_OVERLOADED = 15       /* the provider is overloaded (HTTP 503, 529): retry later */
 } llmkit_status;
 

@@ -2,10 +2,12 @@ package llmkit
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"runtime/cgo"
 	"strings"
 	"sync"
+	"time"
 
 	"llmkit/internal/raw"
 )
@@ -25,9 +27,14 @@ import (
 // "timeout.first_byte", "timeout.total", "timeout.idle",
 // "max_connections_per_host", "max_connections", "http2", "tls.verify",
 // "tls.ca_file", "proxy", "embeddings.concurrency", "scopes" (the hooks'
-// scopes it is in, "a,b"), and "header.NAME" to send the header NAME on
-// every call. The key is sent only in the provider's auth header, never in
-// errors or responses.
+// scopes it is in, "a,b"), "header.NAME" to send the header NAME on
+// every call, "retry.attempts" (tries per call in all, default 3; 1: no
+// retry), "retry.base_ms", "retry.max_ms", "breaker" (default "true": a
+// circuit breaker per model, BreakerStats) with "breaker.failure_rate",
+// "breaker.min_calls", "breaker.window_ms", "breaker.open_ms",
+// "breaker.probes", and "prices" (Response.Cost; docs/cost.md). The key
+// is sent only in the provider's auth header, never in errors or
+// responses.
 type Client struct {
 	h uintptr // the C llmkit_client*; 0 once closed
 
@@ -110,13 +117,18 @@ func optionsHandle(opts *Options) (uintptr, error) {
 // Chat sends req and waits for the whole answer. callOpts (nil for none)
 // holds this call's settings: "stream" ("true": stream without a callback,
 // for the timing figures), "raw" ("true": keep the answer's body in
-// Response.Raw), "timeout.*", "header.NAME", and for the hooks "tags"
-// ("a,b") and "meta.KEY".
+// Response.Raw), "deadline_ms" (the whole call, retries and their waits
+// included), "timeout.*", "header.NAME", and for the hooks "tags" ("a,b")
+// and "meta.KEY".
 //
-// The error matches the sentinel of its status: the provider's error
+// A call failing as another try may cure (rate limited, overloaded, the
+// network, a timeout, a 5xx) is tried again after a backoff, up to the
+// client's "retry.attempts"; Response.Attempts counts the tries. The
+// error matches the sentinel of its status: the provider's error
 // (ErrRateLimited, ErrAuth, ErrInvalidArgument, ErrNotFound, ErrOverloaded,
-// ErrProviderError, ErrTimeout), or ErrNetwork, ErrTimeout for the
-// transport (a stream cut short is ErrNetwork, "stream truncated"). When
+// ErrProviderError, ErrTimeout), ErrNetwork, ErrTimeout for the
+// transport (a stream cut short is ErrNetwork, "stream truncated"), or
+// ErrUnavailable while the model's circuit is open (BreakerStats). When
 // the provider answered, the error is a *ResponseError holding the answer.
 // ctx ends the call: cancelled, with an error matching both ErrCancelled
 // and context.Canceled; at its deadline, both ErrTimeout and
@@ -323,4 +335,66 @@ func readVectors(v uintptr) (*Embeddings, error) {
 		e.Vectors[i] = vec
 	}
 	return e, nil
+}
+
+// BreakerState is the state of a model's circuit breaker; values match
+// llmkit_client_breaker_stat's "state".
+type BreakerState int
+
+const (
+	BreakerClosed   BreakerState = iota // calls go
+	BreakerOpen                         // calls fail at once with ErrUnavailable
+	BreakerHalfOpen                     // probe calls go
+)
+
+var breakerStateNames = [...]string{"closed", "open", "half-open"}
+
+// String is "closed", "open" or "half-open".
+func (s BreakerState) String() string {
+	if s >= 0 && int(s) < len(breakerStateNames) {
+		return breakerStateNames[s]
+	}
+	return fmt.Sprintf("BreakerState(%d)", int(s))
+}
+
+// BreakerStats are the figures of a model's circuit breaker
+// (docs/providers.md, "Circuit breakers").
+type BreakerStats struct {
+	State    BreakerState
+	Opened   int64 // times it opened
+	Rejected int64 // calls failed at once while it was open
+	Calls    int64 // calls ended in the window now
+	Failures int64 // of those, the ones that failed as a retry would cure
+	// RetryIn is, while open, the time until the next probe goes.
+	RetryIn time.Duration
+}
+
+// BreakerStats returns the figures of the circuit breaker of model, one
+// per model of the client ("breaker.*" options). Before the first call to
+// model, or with "breaker" "false", the error matches ErrNotFound.
+func (c *Client) BreakerStats(model string) (BreakerStats, error) {
+	if c.h == 0 {
+		return BreakerStats{}, errClientClosed
+	}
+	if err := checkName("model", model); err != nil {
+		return BreakerStats{}, err
+	}
+	defer runtime.KeepAlive(c)
+	var state, retryIn int64
+	s := BreakerStats{}
+	for _, f := range []struct {
+		name string
+		to   *int64
+	}{
+		{"state", &state}, {"opened", &s.Opened}, {"rejected", &s.Rejected},
+		{"calls", &s.Calls}, {"failures", &s.Failures}, {"retry_in_ms", &retryIn},
+	} {
+		var v int64 // not f.to: cgo checks the whole Go object an out-parameter points into
+		if err := check(raw.Client_breaker_stat(c.h, model, f.name, &v)); err != nil {
+			return BreakerStats{}, err
+		}
+		*f.to = v
+	}
+	s.State, s.RetryIn = BreakerState(state), time.Duration(retryIn)*time.Millisecond
+	return s, nil
 }

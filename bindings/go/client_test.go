@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -159,10 +160,12 @@ func optionsWith(t *testing.T, kv ...string) *Options {
 	return o
 }
 
-// newTestClient is a client of provider on the upstream; kv adds options.
+// newTestClient is a client of provider on the upstream; kv adds options,
+// or overrides them. It tries each call once ("retry.attempts" "1"), so
+// that a test injecting a fault sees the faulty answer, at once.
 func newTestClient(t *testing.T, provider string, kv ...string) *Client {
 	t.Helper()
-	o := optionsWith(t, append([]string{"provider", provider, "base_url", baseURL(t, provider), "api_key", testKey}, kv...)...)
+	o := optionsWith(t, append([]string{"provider", provider, "base_url", baseURL(t, provider), "api_key", testKey, "retry.attempts", "1"}, kv...)...)
 	c, err := NewClient(o)
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +246,9 @@ func TestClientEachProviderAnswersAWholeCall(t *testing.T) {
 			if res.Raw != nil {
 				t.Errorf("Raw = %q without the \"raw\" option", res.Raw)
 			}
+			if res.Attempts != 1 {
+				t.Errorf("attempts %d, want 1", res.Attempts)
+			}
 			var j struct {
 				Text string `json:"text"`
 			}
@@ -250,6 +256,31 @@ func TestClientEachProviderAnswersAWholeCall(t *testing.T) {
 				t.Errorf("JSON %s: %v", res.JSON, err)
 			}
 		})
+	}
+}
+
+// testPrices prices the openai fixture's model, gpt-4.1-2025-04-14 (that
+// is gpt-4.1), at $1 per million input tokens and $2 per million output
+// tokens: its 19 and 10 tokens cost $0.000039.
+const testPrices = `{"openai": {"models": {"gpt-4.1": {"input": 1, "output": 2}}}}`
+
+const testCost = 39e-6
+
+func TestClientCostComesFromThePriceTable(t *testing.T) {
+	res, err := newTestClient(t, "openai", "prices", testPrices).Chat(context.Background(), hello(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.HasCost() || math.Abs(res.Cost-testCost) > 1e-12 {
+		t.Errorf("cost %v (has %v), want %v", res.Cost, res.HasCost(), testCost)
+	}
+	// Ollama has no price unless given one.
+	res, err = newTestClient(t, "ollama").Chat(context.Background(), hello(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.HasCost() || res.Cost >= 0 {
+		t.Errorf("cost %v (has %v) for a model without a price", res.Cost, res.HasCost())
 	}
 }
 
@@ -424,6 +455,58 @@ func TestClientOverloadedAnthropic(t *testing.T) {
 	res := responseError(t, err, ErrOverloaded)
 	if res.HTTPStatus != 529 || res.RetryAfter >= 0 || res.ErrorDetail != "overloaded" {
 		t.Errorf("HTTP %d, retry after %v, detail %q; want 529, none, overloaded", res.HTTPStatus, res.RetryAfter, res.ErrorDetail)
+	}
+}
+
+func TestClientRetryCuresATransientFailure(t *testing.T) {
+	c := newTestClient(t, "openai", "retry.attempts", "3", "retry.base_ms", "5")
+	res, err := c.Chat(context.Background(), hello(), optionsWith(t, "header.x-upstream-fault", "status=503,times=1,id=go-retry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 2 || res.Text == "" {
+		t.Errorf("attempts %d, text %q; want 2 and the answer", res.Attempts, res.Text)
+	}
+	if n := len(requestLog(t)); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestClientOpenCircuitFailsAtOnceWithoutARequest(t *testing.T) {
+	c := newTestClient(t, "openai", "breaker.min_calls", "2", "breaker.failure_rate", "1", "breaker.open_ms", "60000")
+	if _, err := c.BreakerStats("m"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("BreakerStats before a call = %v", err)
+	}
+	fail := func() {
+		_, err := c.Chat(context.Background(), hello(), optionsWith(t, "header.x-upstream-fault", "status=500"))
+		responseError(t, err, ErrProviderError)
+	}
+	fail()
+	if s, err := c.BreakerStats("m"); err != nil || s.State != BreakerClosed || s.Calls != 1 || s.Failures != 1 {
+		t.Errorf("after one failure: %+v, %v", s, err)
+	}
+	fail()
+	s, err := c.BreakerStats("m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != BreakerOpen || s.Opened != 1 || s.Rejected != 0 || s.RetryIn <= 0 || s.RetryIn > time.Minute {
+		t.Errorf("after two failures: %+v", s)
+	}
+	clearLog(t)
+	start := time.Now()
+	_, err = c.Chat(context.Background(), hello(), nil)
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a call on the open circuit gave %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the open circuit failed the call after %v", d)
+	}
+	if n := len(requestLog(t)); n != 0 {
+		t.Errorf("%d requests on an open circuit", n)
+	}
+	if s, _ := c.BreakerStats("m"); s.Rejected != 1 || s.State.String() != "open" {
+		t.Errorf("after the rejected call: %+v", s)
 	}
 }
 

@@ -386,6 +386,19 @@ func (e *HookEvent) Elapsed() time.Duration {
 	return time.Duration(math.Round(e.number("elapsed_ms") * float64(time.Millisecond)))
 }
 
+// Cost is the answer's cost in US dollars, as Response.Cost, and whether
+// there is one: false before or without an answer, or when the model has
+// no price.
+func (e *HookEvent) Cost() (float64, bool) {
+	if e.e == 0 {
+		return 0, false
+	}
+	if v := e.number("cost_usd"); v >= 0 {
+		return v, true
+	}
+	return 0, false
+}
+
 // Response is the call's answer, copied (after hooks; error hooks when the
 // provider answered), or nil.
 func (e *HookEvent) Response() *Response {

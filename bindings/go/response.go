@@ -58,6 +58,13 @@ type Response struct {
 	// OutputTokensPerSecond is output tokens per second after the first
 	// token.
 	OutputTokensPerSecond float64
+	// Attempts is how many tries the call took, retries included.
+	Attempts int
+
+	// Cost is the answer's cost in US dollars, from the client's price
+	// table (docs/cost.md): 0 for an answer no provider was paid for (a
+	// before hook's); negative when the model has no price (HasCost).
+	Cost float64
 
 	// Raw is the answer's body, with the call option "raw" = "true"; nil
 	// otherwise.
@@ -66,6 +73,9 @@ type Response struct {
 	// docs/providers.md and `llmkit replay`.
 	JSON []byte
 }
+
+// HasCost says whether the model has a price, and so Cost is the answer's.
+func (r *Response) HasCost() bool { return r.Cost >= 0 }
 
 // Usage counts an answer's tokens. Cached and cache-write tokens are parts
 // of InputTokens (the uncached rest is Input - CachedInput - CacheWrite);
@@ -203,6 +213,8 @@ func readResponse(h uintptr) *Response {
 		MaxGap:                ms("max_gap_ms"),
 		Chunks:                int(number("chunks")),
 		OutputTokensPerSecond: number("output_tokens_per_second"),
+		Attempts:              int(number("attempts")),
+		Cost:                  number("cost_usd"),
 	}
 	if s := text("raw"); s != "" {
 		r.Raw = []byte(s)

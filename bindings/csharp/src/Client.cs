@@ -48,7 +48,11 @@ public sealed class Client : IDisposable {
   /// in milliseconds; "max_connections_per_host", "max_connections", "http2",
   /// "tls.verify", "tls.ca_file", "proxy", "anthropic.version",
   /// "embeddings.concurrency"; "scopes" (the hooks' scopes it is in, "a,b");
-  /// "header.NAME" to send the header NAME on every call. See the "Provider
+  /// "header.NAME" to send the header NAME on every call; "retry.attempts"
+  /// (tries per call in all, default 3; "1": no retry), "retry.base_ms",
+  /// "retry.max_ms"; "breaker" (default "true": a circuit breaker per model,
+  /// <see cref="BreakerStats"/>) and "breaker.*"; "prices" (for
+  /// <see cref="Response.CostUsd"/>). See the "Provider
   /// calls" section of llmkit.h. The client copies
   /// them: <paramref name="options"/> may be changed or disposed afterwards.</param>
   /// <exception cref="LlmkitException">InvalidArgument for an unknown option
@@ -61,17 +65,23 @@ public sealed class Client : IDisposable {
   /// <summary>Sends <paramref name="request"/> and waits for the whole answer.</summary>
   /// <param name="callOptions">Per-call settings (may be null): "stream" =
   /// "true" (stream without a callback, for the timing figures), "raw" =
-  /// "true" (keep the body in <see cref="Response.Raw"/>), the client's
+  /// "true" (keep the body in <see cref="Response.Raw"/>), "deadline_ms"
+  /// (the whole call, retries and their waits included), the client's
   /// "timeout.*" and "header.NAME" options for this call, and for the hooks
   /// "tags" ("a,b") and "meta.KEY".</param>
   /// <param name="cancellationToken">Cancelling it from any thread ends the call at once.</param>
+  /// <remarks>A call failing as another try may cure (rate limited,
+  /// overloaded, the network, a timeout, a 5xx) is tried again after a
+  /// backoff, up to the client's "retry.attempts"
+  /// (<see cref="Response.Attempts"/>).</remarks>
   /// <exception cref="LlmkitException">The provider's error as a status
   /// (RateLimited, Auth, InvalidArgument, NotFound, Overloaded,
   /// ProviderError, Timeout) with the answer in
   /// <see cref="LlmkitException.Response"/>; Network, Timeout for the
   /// transport (a stream cut short is Network, "stream truncated"), with no
-  /// Response; InvalidArgument or Unsupported for a request the provider
-  /// cannot take.</exception>
+  /// Response; Unavailable while the model's circuit is open
+  /// (<see cref="BreakerStats"/>); InvalidArgument or Unsupported for a
+  /// request the provider cannot take.</exception>
   /// <exception cref="OperationCanceledException">The token was cancelled;
   /// its InnerException is the library's LlmkitException (Status.Cancelled).</exception>
   public Response Chat(ChatRequest request, Options callOptions = null,
@@ -247,6 +257,13 @@ public sealed class Client : IDisposable {
 
   static readonly HooksHandle NoHooks = new HooksHandle();
 
+  /// <summary>The figures of the circuit breaker of <paramref name="model"/>,
+  /// one per model of the client (the "breaker.*" options; docs/providers.md,
+  /// "Circuit breakers").</summary>
+  /// <exception cref="LlmkitException">NotFound before the first call to
+  /// <paramref name="model"/>, or with "breaker" = "false".</exception>
+  public BreakerStats BreakerStats(string model) => new BreakerStats(handle, model);
+
   /// <summary>Frees the client now rather than at finalization: async calls
   /// still running end with LlmkitException Cancelled; blocking calls running
   /// on other threads keep it until they return. Once freed, any use throws
@@ -350,6 +367,54 @@ public sealed class Client : IDisposable {
       call.Done.TrySetException(e);
     }
     GC.KeepAlive(call.Client);
+  }
+}
+
+/// <summary>The state of a circuit breaker; values match llmkit_client_breaker_stat's "state".</summary>
+public enum BreakerState {
+  /// <summary>Calls go.</summary>
+  Closed = 0,
+
+  /// <summary>Calls fail at once with LlmkitException Unavailable.</summary>
+  Open = 1,
+
+  /// <summary>Probe calls go.</summary>
+  HalfOpen = 2,
+}
+
+/// <summary>A model's circuit breaker (<see cref="Client.BreakerStats"/>).</summary>
+public readonly struct BreakerStats {
+  public BreakerState State { get; }
+
+  /// <summary>Times it opened.</summary>
+  public long Opened { get; }
+
+  /// <summary>Calls failed at once while it was open.</summary>
+  public long Rejected { get; }
+
+  /// <summary>Calls ended in the window now.</summary>
+  public long Calls { get; }
+
+  /// <summary>Of those, the ones that failed as a retry would cure.</summary>
+  public long Failures { get; }
+
+  /// <summary>While open, the time until the next probe goes.</summary>
+  public TimeSpan RetryIn { get; }
+
+  // Reads the breaker of `model` in `client`.
+  internal BreakerStats(ClientHandle client, string model) {
+    State = (BreakerState)Stat(client, model, "state");  // first: NotFound for a model not called yet
+    Opened = Stat(client, model, "opened");
+    Rejected = Stat(client, model, "rejected");
+    Calls = Stat(client, model, "calls");
+    Failures = Stat(client, model, "failures");
+    RetryIn = TimeSpan.FromMilliseconds(Stat(client, model, "retry_in_ms"));
+  }
+
+  static long Stat(ClientHandle client, string model, string name) {
+    long value;
+    Native.llmkit_client_breaker_stat(client, model, name, out value);
+    return value;
   }
 }
 

@@ -252,6 +252,10 @@ public sealed class HookEvent {
   /// <summary>The time since the call began.</summary>
   public TimeSpan Elapsed => TimeSpan.FromTicks((long)Math.Round(Number("elapsed_ms") * TimeSpan.TicksPerMillisecond));
 
+  /// <summary>The answer's cost in US dollars, as <see cref="Llmkit.Response.CostUsd"/>;
+  /// null before or without an answer, or when the model has no price.</summary>
+  public double? CostUsd => Llmkit.Response.Cost(Number("cost_usd"));
+
   /// <summary>The call's answer, copied (after hooks; error hooks when the
   /// provider answered); null when none.</summary>
   public Response Response {

@@ -66,6 +66,14 @@ public sealed class Response {
   /// <summary>Output tokens per second after the first token.</summary>
   public double OutputTokensPerSecond { get; }
 
+  /// <summary>The tries the call took, retries included.</summary>
+  public int Attempts { get; }
+
+  /// <summary>The answer's cost in US dollars, from the client's price table
+  /// (docs/cost.md): 0 for an answer no provider was paid for (a before
+  /// hook's); null when the model has no price.</summary>
+  public double? CostUsd { get; }
+
   /// <summary>The provider's error message; "" for a success.</summary>
   public string ErrorMessage { get; }
 
@@ -118,6 +126,8 @@ public sealed class Response {
     MaxGap = Duration(Number(r, "max_gap_ms")) ?? TimeSpan.Zero;
     Chunks = (long)Number(r, "chunks");
     OutputTokensPerSecond = Number(r, "output_tokens_per_second");
+    Attempts = (int)Number(r, "attempts");
+    CostUsd = Cost(Number(r, "cost_usd"));
     ErrorMessage = Get(r, "error.message");
     ErrorDetail = Get(r, "error.detail");
     Raw = Get(r, "raw");
@@ -166,6 +176,9 @@ public sealed class Response {
     Native.llmkit_response_number(r, field, out value);
     return value;
   }
+
+  // A cost in USD; null for the library's -1, no price.
+  internal static double? Cost(double usd) => usd < 0 ? (double?)null : usd;
 
   // Milliseconds (fractional) as a TimeSpan, to the tick; null for the library's -1.
   static TimeSpan? Duration(double ms) =>

@@ -55,7 +55,7 @@ public class ClientTests {
 
   // A client of `provider` on the upstream; keyValues add options.
   Client Make(string provider, params string[] keyValues) {
-    using (Options o = Opts(keyValues)) {
+    using (Options o = ClientOpts(keyValues)) {
       o["provider"] = provider;
       o["base_url"] = upstream.BaseUrl(provider);
       o["api_key"] = Key;
@@ -70,6 +70,12 @@ public class ClientTests {
     disposables.Add(o);
     return o;
   }
+
+  // A test client's options: one try per call ("retry.attempts" "1"), so
+  // that a test injecting a fault sees the faulty answer at once; then
+  // keyValues, which may override it.
+  internal static Options ClientOpts(params string[] keyValues) =>
+      Opts(new[] { "retry.attempts", "1" }.Concat(keyValues).ToArray());
 
   internal static Options Opts(params string[] keyValues) {
     var o = new Options();
@@ -267,6 +273,46 @@ public class ClientTests {
                                                     Call("header.x-upstream-fault", "truncate")));
     StringAssert.Contains("stream truncated", e.Message);
     Fails(Status.Network, () => client.Chat(Hello(), Call("header.x-upstream-fault", "truncate", "stream", "true")));
+  }
+
+  // ---- retries, circuit breakers, cost ---------------------------------------
+
+  [Test]
+  public void Retry_CuresATransientFailure() {
+    Client client = Make("openai", "retry.attempts", "3", "retry.base_ms", "5");
+    Response r = client.Chat(Hello(), Call("header.x-upstream-fault", "status=503,times=1,id=csharp-retry"));
+    Assert.AreEqual(Status.Ok, r.Status);
+    Assert.AreEqual(2, r.Attempts);
+    Assert.AreEqual(2, upstream.Requests().Count);
+  }
+
+  [Test]
+  public void OpenCircuit_FailsCallsAtOnceWithoutARequest() {
+    Client client = Make("openai", "breaker.min_calls", "2", "breaker.failure_rate", "1", "breaker.open_ms", "60000");
+    Fails(Status.NotFound, () => client.BreakerStats("m"));
+    Fails(Status.ProviderError, () => client.Chat(Hello(), Call("header.x-upstream-fault", "status=500")));
+    BreakerStats s = client.BreakerStats("m");
+    Assert.AreEqual(new object[] { BreakerState.Closed, 1L, 1L }, new object[] { s.State, s.Calls, s.Failures });
+    Fails(Status.ProviderError, () => client.Chat(Hello(), Call("header.x-upstream-fault", "status=500")));
+    s = client.BreakerStats("m");
+    Assert.AreEqual(new object[] { BreakerState.Open, 1L, 0L }, new object[] { s.State, s.Opened, s.Rejected });
+    Assert.Greater(s.RetryIn, TimeSpan.Zero);
+    Assert.LessOrEqual(s.RetryIn, TimeSpan.FromMinutes(1));
+    upstream.ClearRequests();
+    var clock = Stopwatch.StartNew();
+    var e = Fails(Status.Unavailable, () => client.Chat(Hello()));
+    Assert.Less(clock.Elapsed, TimeSpan.FromSeconds(1));
+    Assert.IsNull(e.Response, "no request, no answer");
+    Assert.AreEqual(0, upstream.Requests().Count);
+    Assert.AreEqual(1L, client.BreakerStats("m").Rejected);
+  }
+
+  [Test]
+  public void Response_HasItsCostAndAttempts() {
+    Response r = Make("openai", "prices", Upstream.Prices).Chat(Hello());
+    Assert.AreEqual(Upstream.Cost, r.CostUsd.Value, 1e-12);
+    Assert.AreEqual(1, r.Attempts);
+    Assert.IsNull(Make("ollama").Chat(Hello()).CostUsd, "ollama has no price unless given one");
   }
 
   [Test]

@@ -42,7 +42,7 @@ public class HooksTests {
 
   // An openai client on the upstream with `hooks` attached; keyValues add options.
   Client Hooked(params string[] keyValues) {
-    using (Options o = Call(keyValues)) {
+    using (Options o = ClientTests.ClientOpts(keyValues)) {
       o["provider"] = "openai";
       o["base_url"] = upstream.BaseUrl("openai");
       o["api_key"] = "sk-test";
@@ -129,6 +129,28 @@ public class HooksTests {
     Assert.AreEqual("the team's budget is spent", thrown.Message);
     CollectionAssert.AreEqual(new[] { "BudgetExceeded: the team's budget is spent" }, rejected);
     Assert.AreEqual(0, upstream.Requests().Count);
+  }
+
+  [Test]
+  public void Hooks_SeeTheCost() {
+    var costs = new List<double?>();
+    HookEvent kept = null;
+    Action<HookEvent> record = e => {
+      costs.Add(e.CostUsd);
+      kept = e;
+    };
+    hooks.Add(HookKind.Before, record);  // no answer yet
+    hooks.Add(HookKind.Before, e => e.Answer("from the hook"), rule: "tag:canned");
+    hooks.Add(HookKind.Finally, record);
+    Client client = Hooked("prices", Upstream.Prices);
+    Chat(client);
+    Response canned = Chat(client, "tags", "canned");
+    Assert.AreEqual(4, costs.Count);
+    Assert.AreEqual(new double?[] { null, null, 0.0 }, new[] { costs[0], costs[2], costs[3] },
+                    "no answer before; the canned one cost nothing");
+    Assert.AreEqual(Upstream.Cost, costs[1].Value, 1e-12);
+    Assert.AreEqual(0.0, canned.CostUsd);
+    Assert.Throws<InvalidOperationException>(() => { double? late = kept.CostUsd; });
   }
 
   [Test]

@@ -80,6 +80,12 @@ sealed class Upstream : IDisposable {
     throw new Exception("no test/upstream/upstream.py above " + AppDomain.CurrentDomain.BaseDirectory);
   }
 
+  // A client's "prices" for the openai fixture's model, gpt-4.1-2025-04-14
+  // (that is gpt-4.1): $1 per million input tokens, $2 per million output
+  // tokens. Its 19 and 10 tokens cost Cost dollars.
+  public const string Prices = "{\"openai\": {\"models\": {\"gpt-4.1\": {\"input\": 1, \"output\": 2}}}}";
+  public const double Cost = 39e-6;
+
   public static string Fixture(string name) => File.ReadAllText(Path.Combine(RepoRoot, "test", "fixtures", name));
 
   // A fixture's normalised answer (<provider>/<name>.expected.json).

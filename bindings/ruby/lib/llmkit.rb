@@ -324,6 +324,26 @@ module Llmkit
   end
   private_constant :Waiting
 
+  # Included by the classes whose #close leaves the native handle to the
+  # calls inside it (Request, Cache, Client): they count them in @calls,
+  # and their #free_if_idle frees a closed handle once none is left.
+  module InUse
+    private
+
+    # Yields the native handle, counted as in use until the block returns.
+    # Counted first, so that a #close meanwhile cannot free it under us.
+    def native
+      @calls += 1
+      begin
+        yield handle
+      ensure
+        @calls -= 1
+        free_if_idle
+      end
+    end
+  end
+  private_constant :InUse
+
   class RateLimiter
     # The answer of #check. retry_after: seconds (a Float, rounded up to the
     # millisecond) until the same request fits; 0.0 when admitted or when

@@ -29,9 +29,12 @@ class ClientTest < Minitest::Test
     @clients.each(&:close)
   end
 
+  # A client of `provider` on the upstream. It tries each call once, so that
+  # a test injecting a fault sees the faulty answer at once; `options`
+  # (Symbol keys) add to it or override that.
   def client(provider = "openai", **options)
-    Llmkit::Client.new(provider: provider, base_url: Upstream.base_url(provider), api_key: KEY, **options)
-                  .tap { @clients << _1 }
+    Llmkit::Client.new(provider: provider, base_url: Upstream.base_url(provider), api_key: KEY,
+                       "retry.attempts": 1, **options).tap { @clients << _1 }
   end
 
   def monotonic = Process.clock_gettime(Process::CLOCK_MONOTONIC)
@@ -338,6 +341,43 @@ class ClientTest < Minitest::Test
     assert_raises(Llmkit::OverloadedError) do
       client("anthropic").chat(HELLO, options: fault("status=529")) { flunk "no chunk" }
     end
+  end
+
+  # ---- retries, circuit breakers, cost -------------------------------------------
+
+  def test_a_retry_cures_a_transient_failure
+    response = client("retry.attempts": 3, "retry.base_ms": 5)
+               .chat(HELLO, options: fault("status=503,times=1,id=ruby-retry"))
+    assert_predicate response, :ok?
+    assert_equal 2, response.attempts
+    assert_equal 2, Upstream.requests.size
+  end
+
+  def test_an_open_circuit_fails_calls_at_once_without_a_request
+    c = client("breaker.min_calls": 2, "breaker.failure_rate": 1, "breaker.open_ms": 60_000)
+    assert_raises(Llmkit::NotFoundError) { c.breaker_stats("m") }
+    assert_raises(Llmkit::ProviderErrorError) { c.chat(HELLO, options: fault("status=500")) }
+    stats = c.breaker_stats("m")
+    assert_equal [:closed, 1, 1], [stats.state, stats.calls, stats.failures]
+    assert_predicate stats, :frozen?
+    assert_raises(Llmkit::ProviderErrorError) { c.chat(HELLO, options: fault("status=500")) }
+    stats = c.breaker_stats("m")
+    assert_equal [:open, 1, 0], [stats.state, stats.opened, stats.rejected]
+    assert_includes 0.001..60.0, stats.retry_in
+    Upstream.clear_requests
+    error = nil
+    took = elapsed { error = assert_raises(Llmkit::UnavailableError) { c.chat(HELLO) } }
+    assert_operator took, :<, 1
+    assert_nil error.response
+    assert_empty Upstream.requests
+    assert_equal 1, c.breaker_stats("m").rejected
+  end
+
+  def test_a_response_has_its_cost_and_attempts
+    response = client(prices: Upstream::PRICES).chat(HELLO)
+    assert_in_delta Upstream::COST, response.cost_usd, 1e-12
+    assert_equal 1, response.attempts
+    assert_nil client("ollama").chat(HELLO).cost_usd, "ollama has no price unless given one"
   end
 
   def test_a_truncated_stream_is_a_network_error

@@ -20,9 +20,11 @@ class HooksTest < Minitest::Test
     @hooks.close
   end
 
+  # An openai client on the upstream that tries each call once (a fault is
+  # the answer); `options` (Symbol keys) add to it or override that.
   def client(**options)
-    Llmkit::Client.new(provider: "openai", base_url: Upstream.base_url("openai"), api_key: "sk-test", **options)
-                  .tap { @clients << _1 }
+    Llmkit::Client.new(provider: "openai", base_url: Upstream.base_url("openai"), api_key: "sk-test",
+                       "retry.attempts": 1, **options).tap { @clients << _1 }
   end
 
   def hooked(**options) = client(**options).tap { _1.hooks = @hooks }
@@ -93,6 +95,26 @@ class HooksTest < Minitest::Test
     assert_equal [[Llmkit::Status::BUDGET_EXCEEDED, "the team's budget is spent"], [Llmkit::Status::AUTH, "no"]],
                  rejected
     assert_empty Upstream.requests
+  end
+
+  def test_hooks_see_the_cost
+    costs = []
+    kept = nil
+    record = lambda do |event|
+      costs << event.cost_usd
+      kept = event
+    end
+    @hooks.add(:before, &record) # no answer yet
+    @hooks.add(:before, rule: "tag:canned") { _1.answer("from the hook") }
+    @hooks.add(:finally, &record)
+    client = hooked(prices: Upstream::PRICES)
+    client.chat(HELLO)
+    response = client.chat(HELLO, options: { tags: "canned" })
+    assert_equal 4, costs.size
+    assert_equal [nil, nil, 0.0], costs.values_at(0, 2, 3), "no answer before; the canned one cost nothing"
+    assert_in_delta Upstream::COST, costs[1], 1e-12
+    assert_equal 0.0, response.cost_usd
+    assert_raises(Llmkit::InvalidArgumentError) { kept.cost_usd }
   end
 
   def test_scopes_tags_and_predicates_choose_the_hooks

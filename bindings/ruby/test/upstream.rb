@@ -8,6 +8,12 @@ module Upstream
   SCRIPT = File.expand_path("../../../test/upstream/upstream.py", __dir__)
   FIXTURES = File.expand_path("../../../test/fixtures", __dir__)
 
+  # A client's "prices" for the openai fixture's model, gpt-4.1-2025-04-14
+  # (that is gpt-4.1): $1 per million input tokens, $2 per million output
+  # tokens. Its 19 and 10 tokens cost COST dollars.
+  PRICES = '{"openai": {"models": {"gpt-4.1": {"input": 1, "output": 2}}}}'.freeze
+  COST = 39e-6
+
   class << self
     def port
       @port ||= start

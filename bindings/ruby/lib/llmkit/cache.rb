@@ -12,6 +12,8 @@ module Llmkit
   #   key, use = cache.key(request, provider: "openai", scope: "tenant-7")
   #   answer = cache.fetch(key, use: use) { http_post(request) }
   class Cache
+    include InUse
+
     STATS = %i[hits misses evictions expirations entries bytes waits backend_errors].freeze
 
     # Native::CACHE_* as #key returns them.
@@ -193,18 +195,6 @@ module Llmkit
 
     def handle
       @handle or raise InvalidArgumentError, "cache is closed"
-    end
-
-    # Yields the native cache, counted as in use until the block returns.
-    # Counted first, so that a #close meanwhile cannot free it under us.
-    def native
-      @calls += 1
-      begin
-        yield handle
-      ensure
-        @calls -= 1
-        free_if_idle
-      end
     end
 
     # Frees a closed cache once no call is inside it. Calls that begin

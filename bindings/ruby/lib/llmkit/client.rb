@@ -34,6 +34,8 @@ module Llmkit
   # TypeError. Client#chat takes the Hash itself too; a Request is built
   # once and sent any number of times, from any number of threads.
   class Request
+    include InUse
+
     # Set, one by one, with llmkit_request_set; the others are built below.
     BUILT = %w[system messages tools stop].freeze
     JSON_FIELDS = %w[response_format extra].freeze
@@ -97,17 +99,6 @@ module Llmkit
 
     def handle
       @handle or raise InvalidArgumentError, "request is closed"
-    end
-
-    # Yields the native request, counted as in use until the block returns.
-    def native
-      @calls += 1
-      begin
-        yield handle
-      ensure
-        @calls -= 1
-        free_if_idle
-      end
     end
 
     def free_if_idle
@@ -261,8 +252,13 @@ module Llmkit
     # latency: from sending to the end of the answer. first_token: to the
     # first streamed piece (nil unstreamed). max_gap: the longest pause
     # between two pieces. chunks: pieces streamed. tokens_per_second:
-    # output tokens after the first.
-    attr_reader :latency, :first_token, :max_gap, :chunks, :tokens_per_second
+    # output tokens after the first. attempts: the tries the call took,
+    # retries included.
+    attr_reader :latency, :first_token, :max_gap, :chunks, :tokens_per_second, :attempts
+    # cost_usd: the answer's cost in US dollars from the client's price
+    # table (docs/cost.md): 0.0 for an answer no provider was paid for (a
+    # before hook's), nil when the model has no price.
+    attr_reader :cost_usd
     # raw: the body as received, with the call option raw: true (nil
     # otherwise). json: the normalised answer as one JSON object (to_h
     # parses it).
@@ -270,7 +266,7 @@ module Llmkit
 
     NUMBERS = %w[status http_status input_tokens output_tokens cached_input_tokens cache_write_tokens
                  reasoning_tokens retry_after_ms latency_ms first_token_ms max_gap_ms chunks
-                 output_tokens_per_second tool_calls thinking].freeze
+                 output_tokens_per_second tool_calls thinking attempts cost_usd].freeze
     private_constant :NUMBERS
 
     # Parses a recorded answer of `provider` ("openai", "anthropic",
@@ -340,13 +336,17 @@ module Llmkit
         retry_after: seconds[n["retry_after_ms"]], latency: seconds[n["latency_ms"]],
         first_token: seconds[n["first_token_ms"]], max_gap: seconds[n["max_gap_ms"]],
         chunks: n["chunks"].to_i, tokens_per_second: n["output_tokens_per_second"],
+        attempts: n["attempts"].to_i, cost_usd: cost(n["cost_usd"]),
         raw: presence(get["raw"]), json: Native.response_json(handle)
       )
     end
 
     def self.presence(text) = text.empty? ? nil : text.freeze
 
-    private_class_method :new, :from_call, :read, :copy, :presence
+    # A cost in USD; nil for the library's -1, no price.
+    def self.cost(usd) = usd.negative? ? nil : usd
+
+    private_class_method :new, :from_call, :read, :copy, :presence, :cost
 
     def initialize(**fields)
       fields.each { |name, value| instance_variable_set(:"@#{name}", value) }
@@ -399,6 +399,8 @@ module Llmkit
   #   client.chat(request) { |chunk| print chunk.text if chunk.text? }   # streamed
   #   client.embed(["a", "b"], model: "text-embedding-3-small").vectors
   class Client
+    include InUse
+
     # `options`: an Llmkit::Options, or a Hash whose keys (Symbols or
     # Strings) and values become Strings with #to_s, with llmkit.h's keys:
     #
@@ -409,7 +411,10 @@ module Llmkit
     # "base_url", "api_key" (default: the provider's environment variable),
     # "model", "timeout.connect" / "first_byte" / "total" / "idle" in
     # milliseconds, "header.NAME", "scopes" (the hooks' scopes it is in,
-    # "a,b"), and the rest of llmkit.h. An unknown
+    # "a,b"), "retry.attempts" (tries per call in all, default 3; 1: no
+    # retry), "retry.base_ms", "retry.max_ms", "breaker" (default true: a
+    # circuit breaker per model, #breaker_stats) and "breaker.*", "prices"
+    # (Response#cost_usd), and the rest of llmkit.h. An unknown
     # option or a bad value raises InvalidArgumentError naming it; a
     # provider that needs a key and has none, AuthError. The options are
     # copied.
@@ -448,7 +453,8 @@ module Llmkit
     #
     # `options` are the call's own (llmkit.h's call options): raw: true
     # keeps the body (Response#raw); stream: true streams without a block
-    # (for the timings); "timeout.total" and the other timeouts in ms;
+    # (for the timings); deadline_ms: the whole call, retries and their
+    # waits included; "timeout.total" and the other timeouts in ms;
     # "header.NAME"; for the hooks (Client#hooks=), tags: "a,b" and
     # "meta.KEY". `cancel` (an Llmkit::Cancel) ends the call with
     # CancelledError from any thread, as Ruby's own Thread#raise,
@@ -457,12 +463,16 @@ module Llmkit
     # CancelledError too: a call is never sent again behind the caller's
     # back.
     #
-    # A failing call raises the Error of its status: RateLimitedError,
-    # OverloadedError, AuthError, InvalidArgumentError (a bad request, or
-    # a context too long: error_detail "context_length_exceeded"),
-    # NotFoundError, ProviderErrorError, TimeoutError, NetworkError (a stream
-    # cut short too), CancelledError; when the provider answered, the
-    # error's #response holds its details (retry_after, http_status).
+    # A call failing as another try may cure (rate limited, overloaded, the
+    # network, a timeout, a 5xx) is tried again after a backoff, up to the
+    # client's "retry.attempts" (Response#attempts). A failing call raises
+    # the Error of its status: RateLimitedError, OverloadedError, AuthError,
+    # InvalidArgumentError (a bad request, or a context too long:
+    # error_detail "context_length_exceeded"), NotFoundError,
+    # ProviderErrorError, TimeoutError, NetworkError (a stream cut short
+    # too), CancelledError, UnavailableError (the model's circuit is open:
+    # #breaker_stats); when the provider answered, the error's #response
+    # holds its details (retry_after, http_status).
     #
     # The block takes asynchronous exceptions (Thread#raise, Thread#kill,
     # Timeout) at once, under Thread.handle_interrupt(Object => :immediate):
@@ -543,12 +553,32 @@ module Llmkit
     # The Llmkit::Hooks attached, or nil.
     def hooks = @hooks_link&.hooks
 
+    # A model's circuit breaker (docs/providers.md, "Circuit breakers"):
+    # state :closed (calls go), :open (they fail at once with
+    # UnavailableError) or :half_open (probes go); opened (times it
+    # opened), rejected (calls failed at once), calls and failures (in the
+    # window now), retry_in (open: seconds until the next probe).
+    BreakerStats = Struct.new(:state, :opened, :rejected, :calls, :failures, :retry_in)
+
+    # The frozen BreakerStats of `model`'s circuit breaker, one per model
+    # ("breaker.*" options). Raises NotFoundError before the first call to
+    # `model`, or with breaker: false.
+    def breaker_stats(model)
+      native do |client|
+        stat = ->(name) { Native.client_breaker_stat(client, model.to_s, name) }
+        state = stat["state"] # first: NotFoundError for a model not called yet
+        BreakerStats.new(BREAKER_STATES.fetch(state, state), *%w[opened rejected calls failures].map(&stat),
+                         stat["retry_in_ms"] / 1000.0).freeze
+      end
+    end
+
     CHUNK_KINDS = {
       Native::CHUNK_TEXT => :text,
       Native::CHUNK_REASONING => :reasoning,
       Native::CHUNK_TOOL_CALL => :tool_call
     }.freeze
-    private_constant :CHUNK_KINDS
+    BREAKER_STATES = { 0 => :closed, 1 => :open, 2 => :half_open }.freeze
+    private_constant :CHUNK_KINDS, :BREAKER_STATES
 
     private
 

@@ -350,6 +350,10 @@ module Llmkit
     # Seconds since the call began.
     def elapsed = Native.hook_event_number(native, "elapsed_ms") / 1000.0
 
+    # The answer's cost in US dollars, as Response#cost_usd; nil before or
+    # without an answer, or when the model has no price.
+    def cost_usd = Response.__send__(:cost, Native.hook_event_number(native, "cost_usd"))
+
     # The call's answer, a Response (after; error when the provider
     # answered), or nil.
     def response
