@@ -9,47 +9,20 @@
 // one slow second of a shared machine otherwise decides it.
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>
-#include <time.h>
 
 #include <memory>
 #include <string>
 
+#include "chat_support.h"
 #include "llmkit.h"
-#include "support/fixture.h"
-#include "support/nginx_server.h"
 
 namespace {
 
 constexpr const char* kBody =
     R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]})";
 
-llmkit::test::NginxServer& nginx() {
-  static llmkit::test::NginxServer server(
-      llmkit::test::fixture("openai/chat_completion_text.json"));
-  return server;
-}
-
-double cpu_us() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
-}
-
-// Process CPU per request (all threads, the loop's too), over every
-// thread's requests.
-class CpuCounter {
- public:
-  explicit CpuCounter(benchmark::State& state) : state_(state), start_(cpu_us()) {}
-  ~CpuCounter() {
-    if (state_.thread_index() != 0) return;
-    const double requests = static_cast<double>(state_.iterations()) * state_.threads();
-    state_.counters["cpu_us_per_req"] = (cpu_us() - start_) / std::max(1.0, requests);
-  }
-
- private:
-  benchmark::State& state_;
-  double start_;
-};
+using llmkit::bench::CpuCounter;
+using llmkit::bench::nginx;
 
 void chat_llmkit(benchmark::State& state) {
   static llmkit_client* client = [] {

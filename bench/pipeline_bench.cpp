@@ -10,29 +10,17 @@
 // after and finally rounds of one call over the same ten hooks (C++
 // functions: the C trampoline adds one indirect call each).
 #include <benchmark/benchmark.h>
-#include <time.h>
 
 #include <cstdlib>
 #include <vector>
 
+#include "chat_support.h"
 #include "hooks/registry.h"
 #include "llmkit.h"
-#include "support/fixture.h"
-#include "support/nginx_server.h"
 
 namespace {
 
-llmkit::test::NginxServer& nginx() {
-  static llmkit::test::NginxServer server(
-      llmkit::test::fixture("openai/chat_completion_text.json"));
-  return server;
-}
-
-double cpu_us() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
-}
+using llmkit::bench::nginx;
 
 llmkit_client* new_client() {
   llmkit_options* o = nullptr;
@@ -91,17 +79,17 @@ void run(benchmark::State& state, llmkit_client* client) {
   llmkit_options_new(&call);
   llmkit_options_set(call, "tags", "prod,beta");
   llmkit_options_set(call, "meta.team", "search");
-  const double start = cpu_us();
-  for (auto _ : state) {
-    llmkit_response* res = nullptr;
-    if (llmkit_client_chat(client, req, call, nullptr, nullptr, nullptr, &res) != LLMKIT_OK) {
-      state.SkipWithError(llmkit_last_error());
-      break;
+  {
+    llmkit::bench::CpuCounter cpu(state);
+    for (auto _ : state) {
+      llmkit_response* res = nullptr;
+      if (llmkit_client_chat(client, req, call, nullptr, nullptr, nullptr, &res) != LLMKIT_OK) {
+        state.SkipWithError(llmkit_last_error());
+        break;
+      }
+      llmkit_response_free(res);
     }
-    llmkit_response_free(res);
   }
-  state.counters["cpu_us_per_req"] =
-      (cpu_us() - start) / std::max(1.0, static_cast<double>(state.iterations()));
   llmkit_options_free(call);
   llmkit_request_free(req);
   state.SetItemsProcessed(state.iterations());

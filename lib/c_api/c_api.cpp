@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <exception>
+#include <forward_list>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -789,7 +789,7 @@ extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const
       llmkit::fail(LLMKIT_NOT_FOUND, "no circuit breaker for " + llmkit::utf8::quote(m) +
                                          " (no call to it yet, or \"breaker\" is false)");
     }
-    const auto s = b->stats(llmkit::now_us() / 1000);
+    const auto s = b->stats(llmkit::now_ms());
     if (n == "state") {
       out = static_cast<int64_t>(s.state);
     } else if (n == "opened") {
@@ -1259,7 +1259,9 @@ struct llmkit_hooks {
 struct llmkit_hook_event {
   explicit llmkit_hook_event(lh::Event& e) : event(e) {}
   lh::Event& event;
-  mutable std::deque<llmkit::String, llmkit::Allocator<llmkit::String>> texts;
+  // A list, not a deque: empty, it allocates nothing, and most hooks ask
+  // for no text that needs a copy.
+  mutable std::forward_list<llmkit::String, llmkit::Allocator<llmkit::String>> texts;
   // The answer as an llmkit_response, made on first ask: a copy, since the
   // handle owns its answer; hooks that never ask pay nothing.
   mutable std::optional<llmkit_response> response;
@@ -1291,8 +1293,8 @@ lp::ChatRequest& editable(llmkit_hook_event* event) {
   return *e.editable;
 }
 
-const char* keep(const llmkit_hook_event& ev, std::string_view text) {
-  return ev.texts.emplace_back(llmkit::make_string(text)).c_str();
+const char* keep(const llmkit_hook_event& ev, llmkit::String text) {
+  return ev.texts.emplace_front(std::move(text)).c_str();
 }
 
 }  // namespace
@@ -1364,22 +1366,10 @@ extern "C" llmkit_status llmkit_hooks_flush(llmkit_hooks* hooks) {
   return guard([&] { require(hooks, "hooks").registry->flush(); });
 }
 
-namespace {
-
-const lh::Stats& stats_of(const std::vector<lh::Stats>& all, uint64_t id) {
-  for (const lh::Stats& s : all) {
-    if (s.id == id) return s;
-  }
-  llmkit::fail(LLMKIT_NOT_FOUND, "no hook has id " + std::to_string(id));
-}
-
-}  // namespace
-
 extern "C" llmkit_status llmkit_hooks_stat(const llmkit_hooks* hooks, uint64_t id, const char* name,
                                            int64_t* value) {
   return guard([&] {
-    const auto all = require(hooks, "hooks").registry->stats();
-    const lh::Stats& s = stats_of(all, id);
+    const lh::Stats s = require(hooks, "hooks").registry->stats(id);
     const std::string_view n = require_str(name, "name");
     auto& out = require(value, "value");
     const auto count = [](std::uint64_t v) { return static_cast<int64_t>(v); };
@@ -1409,9 +1399,8 @@ extern "C" llmkit_status llmkit_hooks_last_error(const llmkit_hooks* hooks, uint
                                                  const char** message) {
   thread_local llmkit::String t_message;
   return guard([&] {
-    const auto all = require(hooks, "hooks").registry->stats();
     auto& out = require(message, "message");
-    t_message = stats_of(all, id).last_error;
+    t_message = require(hooks, "hooks").registry->stats(id).last_error;
     out = t_message.c_str();
   });
 }
@@ -1459,8 +1448,8 @@ extern "C" llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
         if (!joined.empty()) joined += ',';
         joined += t;
       }
-      text = ev.texts.emplace_back(std::move(joined));
-      found = ev.texts.back().c_str();
+      found = keep(ev, std::move(joined));
+      text = ev.texts.front();
     } else if (f.starts_with("meta.")) {
       const auto it = std::find_if(e.metadata.begin(), e.metadata.end(),
                                    [&](const auto& kv) { return kv.first == f.substr(5); });
@@ -1474,12 +1463,12 @@ extern "C" llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
       if (e.request == nullptr) llmkit::fail(LLMKIT_NOT_FOUND, "the event has no request");
       lp::ChatRequest r = *e.request;
       r.model = llmkit::make_string(e.model());
-      text = keep(ev, lp::provider(e.provider).chat_request(lp::Endpoint{}, r, false).body);
-      found = ev.texts.back().c_str();
+      found = keep(ev, lp::provider(e.provider).chat_request(lp::Endpoint{}, r, false).body);
+      text = ev.texts.front();
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no event field named \"" + std::string(f) + "\"");
     }
-    out = found != nullptr ? found : keep(ev, text);
+    out = found != nullptr ? found : keep(ev, llmkit::make_string(text));
     if (len != nullptr) *len = text.size();
   });
 }

@@ -13,4 +13,9 @@ inline std::int64_t now_us() noexcept {
       .count();
 }
 
+// Milliseconds on the same clock.
+inline std::int64_t now_ms() noexcept {
+  return now_us() / 1000;
+}
+
 }  // namespace llmkit

@@ -27,7 +27,7 @@ struct Hook {
   // Relaxed: counters, read together only for stats.
   std::atomic<std::uint64_t> calls{0}, skipped{0}, errors{0}, rule_failures{0}, dropped{0}, slow{0};
   std::atomic<std::int64_t> total_us{0}, max_us{0};
-  std::mutex error_mutex;
+  mutable std::mutex error_mutex;
   String last_error;  // guarded by error_mutex
 };
 

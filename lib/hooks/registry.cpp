@@ -168,32 +168,40 @@ void Registry::flush() {
   worker_.flush();
 }
 
+Stats Registry::copy(const Hook& h) {
+  Stats s;
+  s.id = h.id;
+  s.kind = h.kind;
+  s.scope = h.scope;
+  s.rule = make_string(h.rule.text());
+  s.async = h.async;
+  s.calls = h.calls.load(std::memory_order_relaxed);
+  s.skipped = h.skipped.load(std::memory_order_relaxed);
+  s.errors = h.errors.load(std::memory_order_relaxed);
+  s.rule_failures = h.rule_failures.load(std::memory_order_relaxed);
+  s.dropped = h.dropped.load(std::memory_order_relaxed);
+  s.slow = h.slow.load(std::memory_order_relaxed);
+  s.total_us = h.total_us.load(std::memory_order_relaxed);
+  s.max_us = h.max_us.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(h.error_mutex);
+  s.last_error = h.last_error;
+  return s;
+}
+
 std::vector<Stats> Registry::stats() const {
   const auto list = hooks();
   std::vector<Stats> out;
   out.reserve(list->size());
-  for (const auto& h : *list) {
-    Stats s;
-    s.id = h->id;
-    s.kind = h->kind;
-    s.scope = h->scope;
-    s.rule = make_string(h->rule.text());
-    s.async = h->async;
-    s.calls = h->calls.load(std::memory_order_relaxed);
-    s.skipped = h->skipped.load(std::memory_order_relaxed);
-    s.errors = h->errors.load(std::memory_order_relaxed);
-    s.rule_failures = h->rule_failures.load(std::memory_order_relaxed);
-    s.dropped = h->dropped.load(std::memory_order_relaxed);
-    s.slow = h->slow.load(std::memory_order_relaxed);
-    s.total_us = h->total_us.load(std::memory_order_relaxed);
-    s.max_us = h->max_us.load(std::memory_order_relaxed);
-    {
-      std::lock_guard<std::mutex> lock(h->error_mutex);
-      s.last_error = h->last_error;
-    }
-    out.push_back(std::move(s));
-  }
+  for (const auto& h : *list) out.push_back(copy(*h));
   return out;
+}
+
+Stats Registry::stats(std::uint64_t id) const {
+  const auto list = hooks();
+  for (const auto& h : *list) {
+    if (h->id == id) return copy(*h);
+  }
+  fail(LLMKIT_NOT_FOUND, "no hook has id " + std::to_string(id));
 }
 
 }  // namespace llmkit::hooks

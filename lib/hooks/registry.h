@@ -82,6 +82,8 @@ class Registry {
   void flush();
 
   std::vector<Stats> stats() const;
+  // One hook's; NOT_FOUND for an unknown id.
+  Stats stats(std::uint64_t id) const;
 
  private:
   using List = std::vector<std::shared_ptr<Hook>>;
@@ -89,6 +91,7 @@ class Registry {
   std::shared_ptr<const List> hooks() const;
   static bool in_scope(const Hook& hook, std::span<const String> scopes);
   void call(Hook& hook, Event& event) noexcept;
+  static Stats copy(const Hook& hook);
 
   Settings settings_;
   mutable std::mutex mutex_;  // guards hooks_ (the pointer) and predicates_

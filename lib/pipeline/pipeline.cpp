@@ -143,10 +143,6 @@ int http_status_of(const client::Result& r) {
   return r.response ? r.response->http_status : 0;
 }
 
-std::int64_t now_ms() {
-  return now_us() / 1000;
-}
-
 std::int64_t retry_after_of(const client::Result& r) {
   return r.response ? r.response->retry_after_ms : -1;
 }

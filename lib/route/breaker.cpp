@@ -17,7 +17,7 @@ BreakerPolicy BreakerPolicy::from(const Options& options) {
   return p;
 }
 
-void Breaker::roll(std::int64_t now_ms) {
+Breaker::Bucket& Breaker::roll(std::int64_t now_ms) {
   const std::int64_t width = std::max<std::int64_t>(policy_.window_ms / kBuckets, 1);
   const std::int64_t slice = now_ms / width;
   for (Bucket& b : buckets_) {
@@ -25,6 +25,7 @@ void Breaker::roll(std::int64_t now_ms) {
   }
   Bucket& current = buckets_[static_cast<std::size_t>(slice % kBuckets)];
   if (current.slice != slice) current = Bucket{slice, 0, 0};
+  return current;
 }
 
 void Breaker::open(std::int64_t now_ms) {
@@ -66,9 +67,7 @@ void Breaker::done(Outcome outcome, std::int64_t now_ms) {
     return;
   }
   if (state_ != State::kClosed || outcome == Outcome::kNeither) return;
-  roll(now_ms);
-  const std::int64_t width = std::max<std::int64_t>(policy_.window_ms / kBuckets, 1);
-  Bucket& b = buckets_[static_cast<std::size_t>((now_ms / width) % kBuckets)];
+  Bucket& b = roll(now_ms);
   ++b.calls;
   if (outcome == Outcome::kFailure) ++b.failures;
   std::int64_t calls = 0;

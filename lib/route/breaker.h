@@ -59,7 +59,8 @@ class Breaker {
     std::int64_t failures = 0;
   };
 
-  void roll(std::int64_t now_ms);  // clears slices that left the window
+  // Clears the slices that left the window; returns the one counting now.
+  Bucket& roll(std::int64_t now_ms);
   void open(std::int64_t now_ms);
 
   const BreakerPolicy policy_;
