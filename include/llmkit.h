@@ -583,8 +583,9 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
 /* Provider calls                                                         */
 /* ===================================================================== */
 
-/* A client calls one provider: OpenAI Chat Completions, any
- * OpenAI-compatible server, Anthropic Messages, Gemini or Ollama. Every
+/* A client calls one provider (OpenAI Chat Completions, any
+ * OpenAI-compatible server, Anthropic Messages, Gemini or Ollama), or
+ * routes among several deployments of them ("deployments"). Every
  * client runs one HTTP event loop with a shared connection pool
  * (keep-alive, HTTP/2 where offered); calls from any number of threads
  * share it. The client's background thread drives the loop, except that a
@@ -592,7 +593,8 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  * docs/providers.md describes how each provider's answer becomes the one
  * response below.
  * Options (durations in milliseconds):
- *   "provider"        openai, openai-compatible, anthropic, gemini, ollama (required)
+ *   "provider"        openai, openai-compatible, anthropic, gemini, ollama
+ *                     (required unless "deployments" is set)
  *   "base_url"        default: the provider's public API (openai
  *                     https://api.openai.com/v1, anthropic https://api.anthropic.com,
  *                     gemini https://generativelanguage.googleapis.com/v1beta,
@@ -615,7 +617,7 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *                     doubling per retry up to "retry.max_ms" (default 30000),
  *                     full jitter, never sooner than the provider's Retry-After;
  *                     a stream that delivered a piece is never tried again
- *   "breaker"         default true: a circuit breaker per model (docs/providers.md):
+ *   "breaker"         default true: a circuit breaker per deployment (docs/providers.md):
  *                     when "breaker.failure_rate" (default 0.5) of at least
  *                     "breaker.min_calls" (20) calls in "breaker.window_ms"
  *                     (30000) fail as a retry would cure, calls fail at once
@@ -625,6 +627,21 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *                     llmkit_hooks_add)
  *   "prices"          a price file (a path, or its JSON text) over the built-in
  *                     table, for "cost_usd" (docs/cost.md)
+ *   "deployments"     a JSON array (or the path of a file holding one) of
+ *                     deployments, each a provider, base URL, key and model
+ *                     under a "name", serving the requests that ask for its
+ *                     "group" (default: its model), with a "weight", a
+ *                     traffic "split" (percent, sticky per the call option
+ *                     "route.key"), "rpm" and "tpm" limits (docs/routing.md);
+ *                     with a "provider" too, the client's own provider serves
+ *                     the models no group claims
+ *   "route.strategy"  among a group's deployments: "weighted" (the default,
+ *                     at random by weight), "least_inflight" or "latency"
+ *                     (lowest moving average)
+ *   "fallbacks"       a JSON array (or a file) of rules {"from": group or "*",
+ *                     "to": [groups, in order], "on": [error classes]}: a
+ *                     call whose group failed with a class in "on" goes on
+ *                     to the next group of "to" (docs/routing.md)
  * The key is sent only in the provider's auth header: it never appears in
  * messages, errors or responses. */
 typedef struct llmkit_client llmkit_client;
@@ -634,14 +651,15 @@ typedef struct llmkit_client llmkit_client;
  * Ownership: free *out with llmkit_client_free(). Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_new(const llmkit_options* options, llmkit_client** out);
 
-/* Stores a figure of the circuit breaker of `model` in *value: "state" (0
+/* Stores a figure of the circuit breaker of a deployment in *value:
+ * `deployment` is its name, or a model of the client's own provider. "state" (0
  * closed: calls go; 1 open: they fail at once with UNAVAILABLE; 2
  * half-open: probes go), "opened" (times it opened), "rejected" (calls
  * failed at once), "calls" and "failures" (in the window now),
  * "retry_in_ms" (open: until the next probe). NOT_FOUND before the first
- * call to `model`, when breakers are off, or for another name.
+ * call to it, when breakers are off, or for another name.
  * Thread safety: any thread. */
-LLMKIT_API llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* model,
+LLMKIT_API llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* deployment,
                                                     const char* name, int64_t* value);
 
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
@@ -784,7 +802,8 @@ typedef struct llmkit_response llmkit_response;
  * for the timing figures), "raw" (true: keep the answer's body for
  * llmkit_response_get(.., "raw")), "deadline_ms" (the whole call, retries
  * and their waits included), "tags" ("a,b") and "meta.KEY" (for
- * hooks' rules and events), and the client's "timeout.*" and "header.NAME"
+ * hooks' rules and events), "route.key" (keeps a caller on one side of
+ * traffic splits), and the client's "timeout.*" and "header.NAME"
  * options for this call. `cancel` (may be NULL) ends the call from any
  * thread with LLMKIT_CANCELLED.
  * Returns the outcome: LLMKIT_OK, the provider's error mapped to a status
@@ -808,7 +827,8 @@ typedef void (*llmkit_done_fn)(llmkit_status status, llmkit_response* response, 
 
 /* Starts the call llmkit_client_chat() makes and returns at once; `on_done`
  * (required) reports its end. A call that cannot start (a bad request or
- * option) returns the error and never calls `on_done`. `request` and
+ * option, or no deployment that would take it) returns the error and
+ * never calls `on_done`. `request` and
  * `call_options` are copied; `cancel` must outlive the call. */
 LLMKIT_API llmkit_status llmkit_client_chat_async(llmkit_client* client,
                                                   const llmkit_request* request,
@@ -834,7 +854,9 @@ LLMKIT_API void llmkit_response_free(llmkit_response* response);
  * "provider", "finish_reason_raw" (the provider's own value),
  * "error.message", "error.detail" ("context_length_exceeded",
  * "overloaded" or ""), "raw" (the body, with the "raw" call option; ""
- * otherwise). LLMKIT_NOT_FOUND for another name.
+ * otherwise), "deployment" (the deployment that answered: its name, or
+ * the model of the client's own provider). LLMKIT_NOT_FOUND for another
+ * name.
  * Ownership: owned by `response`, valid until it is freed. */
 LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, const char* field,
                                              const char** value, size_t* len);
@@ -847,7 +869,7 @@ LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, co
  * stream or no token), "max_gap_ms" (the longest pause between two stream
  * chunks), "chunks", "output_tokens_per_second" (after the first token),
  * "tool_calls" and "thinking" (how many), "attempts" (tries the call took,
- * retries included), "cost_usd" (from the client's
+ * retries and fallbacks included), "cost_usd" (from the client's
  * price table, docs/cost.md; 0 for an answer no provider was paid for, -1
  * when the model has no price). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,

@@ -726,7 +726,8 @@ struct llmkit_client : llmkit::pipeline::Pipeline {
 struct llmkit_request : lp::ChatRequest {};
 struct llmkit_response {
   llmkit_response(std::unique_ptr<lp::Response> r, std::string_view p)
-      : answer(std::move(r)), provider(llmkit::make_string(p)) {}
+      : answer(std::move(r)),
+        provider(answer && !answer->provider.empty() ? answer->provider : llmkit::make_string(p)) {}
   std::unique_ptr<lp::Response> answer;
   llmkit::String provider;
   mutable std::once_flag json_once;
@@ -777,11 +778,11 @@ extern "C" void llmkit_client_free(llmkit_client* client) {
   llmkit::destroy(client);
 }
 
-extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* model,
+extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* deployment,
                                                     const char* name, int64_t* value) {
   return guard([&] {
     auto& c = require(client, "client");
-    const char* m = text_in(model, "model");
+    const char* m = text_in(deployment, "deployment");
     const std::string_view n = require_str(name, "name");
     auto& out = require(value, "value");
     llmkit::route::Breaker* b = c.breaker(m);
@@ -974,7 +975,7 @@ extern "C" llmkit_status llmkit_client_chat(llmkit_client* client, const llmkit_
     auto& c = require(client, "client");
     const auto& r = require(request, "request");
     auto result = c.chat(r, call_options, cancel, chunk_fn(on_chunk, user_data));
-    *response = response_out(std::move(result.response), c.client().provider_name());
+    *response = response_out(std::move(result.response), "");
     if (result.status != LLMKIT_OK) llmkit::fail(result.status, std::string(result.message));
   });
 }
@@ -989,10 +990,9 @@ extern "C" llmkit_status llmkit_client_chat_async(llmkit_client* client,
     auto& c = require(client, "client");
     const auto& r = require(request, "request");
     require(on_done, "on_done");
-    const std::string_view provider = c.client().provider_name();
     c.chat_async(r, call_options, cancel, chunk_fn(on_chunk, user_data),
-                 [on_done, user_data, provider](llmkit::client::Result result) {
-                   llmkit_response* out = response_out(std::move(result.response), provider);
+                 [on_done, user_data](llmkit::client::Result result) {
+                   llmkit_response* out = response_out(std::move(result.response), "");
                    if (result.status == LLMKIT_OK) {
                      clear_error();
                    } else {
@@ -1045,6 +1045,8 @@ extern "C" llmkit_status llmkit_response_get(const llmkit_response* response, co
       s = &r.id;
     else if (f == "provider")
       s = &response->provider;
+    else if (f == "deployment")
+      s = &r.deployment;
     else if (f == "finish_reason_raw")
       s = &r.finish_raw;
     else if (f == "error.message")

@@ -1,6 +1,7 @@
 #include "client/client.h"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -19,28 +20,38 @@ namespace {
 using providers::Delta;
 using providers::Response;
 
-constexpr std::string_view kKnown[] = {"provider",
-                                       "base_url",
-                                       "api_key",
-                                       "model",
-                                       "anthropic.version",
-                                       "timeout.connect",
-                                       "timeout.first_byte",
-                                       "timeout.total",
-                                       "timeout.idle",
-                                       "max_connections_per_host",
-                                       "max_connections",
-                                       "http2",
-                                       "tls.verify",
-                                       "tls.ca_file",
-                                       "proxy",
-                                       "embeddings.concurrency",
-                                       "header.",
-                                       "scopes",
-                                       "prices",
-                                       "retry.",
-                                       "breaker",
-                                       "breaker."};  // scopes to here: read by pipeline::Pipeline
+// What one endpoint is: also what each deployment of a client may set.
+constexpr std::string_view kEndpoint[] = {"provider",
+                                          "base_url",
+                                          "api_key",
+                                          "model",
+                                          "anthropic.version",
+                                          "timeout.connect",
+                                          "timeout.first_byte",
+                                          "timeout.total",
+                                          "timeout.idle",
+                                          "embeddings.concurrency",
+                                          "header."};
+constexpr std::string_view kShared[] = {"max_connections_per_host",
+                                        "max_connections",
+                                        "http2",
+                                        "tls.verify",
+                                        "tls.ca_file",
+                                        "proxy",
+                                        "scopes",
+                                        "prices",
+                                        "retry.",
+                                        "breaker",
+                                        "breaker.",
+                                        "deployments",
+                                        "fallbacks",
+                                        "route."};  // scopes to here: read by pipeline::Pipeline
+constexpr auto kKnown = [] {
+  std::array<std::string_view, std::size(kEndpoint) + std::size(kShared)> all{};
+  std::copy(std::begin(kShared), std::end(kShared),
+            std::copy(std::begin(kEndpoint), std::end(kEndpoint), all.begin()));
+  return all;
+}();
 constexpr std::string_view kCallKnown[] = {
     "stream",
     "raw",
@@ -52,7 +63,8 @@ constexpr std::string_view kCallKnown[] = {
     "header.",
     "tags",
     "meta.",
-    "deadline_ms"};  // these three: read by pipeline::Pipeline
+    "deadline_ms",
+    "route.key"};  // tags to here: read by pipeline::Pipeline
 // An error body is kept up to this size: enough for any provider's message.
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 constexpr std::int64_t kMaxMs = std::int64_t{1} << 40;
@@ -90,7 +102,9 @@ http::Timeouts timeouts_of(const Options& o, http::Timeouts base) {
   return base;
 }
 
-http::Settings settings_of(const Options& o) {
+}  // namespace
+
+http::Settings transport_settings(const Options& o) {
   http::Settings s;
   s.max_connections_per_host = o.get_int("max_connections_per_host", 0, 0, 1 << 20);
   s.max_connections = o.get_int("max_connections", 0, 0, 1 << 20);
@@ -100,6 +114,16 @@ http::Settings settings_of(const Options& o) {
   s.proxy = make_string(o.get_string("proxy", ""));
   return s;
 }
+
+void require_known(const Options& options) {
+  options.require_known(kKnown, "the client");
+}
+
+std::span<const std::string_view> endpoint_options() {
+  return kEndpoint;
+}
+
+namespace {
 
 // Appends the "header.NAME" options as headers.
 void add_headers(const Options& o, http::Request& r) {
@@ -113,7 +137,7 @@ void add_headers(const Options& o, http::Request& r) {
 }
 
 const providers::Provider& provider_of(const Options& o) {
-  o.require_known(kKnown, "the client");
+  require_known(o);
   const String* name = o.find("provider");
   if (name == nullptr) {
     fail(LLMKIT_INVALID_ARGUMENT,
@@ -433,13 +457,14 @@ struct BatchReceiver final : http::Receiver {
 
 }  // namespace
 
-Client::Client(const Options& options, const std::function<const char*(const char*)>& environment)
+Client::Client(const Options& options, const std::function<const char*(const char*)>& environment,
+               http::Transport& transport)
     : options_(options),
       provider_(provider_of(options)),
       model_(make_string(options.get_string("model", ""))),
       timeouts_(timeouts_of(options, http::Timeouts{})),
       embed_concurrency_(options.get_int("embeddings.concurrency", 4, 1, 256)),
-      transport_(settings_of(options)) {
+      transport_(transport) {
   const std::string_view name = provider_.name();
   String base = make_string(options.get_string("base_url", default_base_url(name)));
   while (!base.empty() && base.back() == '/') base.pop_back();
@@ -465,15 +490,20 @@ Client::~Client() = default;
 
 http::Request Client::build(const providers::ChatRequest& request, bool stream,
                             const Options* call_options, const Attempt& attempt) const {
+  // The model asked for: the attempt's (a deployment's), the request's, or
+  // the client's.
+  const std::string_view model = !attempt.model.empty()   ? attempt.model
+                                 : !request.model.empty() ? std::string_view(request.model)
+                                                          : std::string_view(model_);
+  if (model.empty()) {
+    fail(LLMKIT_INVALID_ARGUMENT, "the request names no model and the client has no \"model\"");
+  }
   http::Request r;
-  if (request.model.empty() && !model_.empty()) {
+  if (model != request.model) {
     providers::ChatRequest with_model = request;
-    with_model.model = model_;
+    with_model.model = make_string(model);
     r = provider_.chat_request(endpoint_, with_model, stream);
   } else {
-    if (request.model.empty()) {
-      fail(LLMKIT_INVALID_ARGUMENT, "the request names no model and the client has no \"model\"");
-    }
     r = provider_.chat_request(endpoint_, request, stream);
   }
   r.timeouts = call_options != nullptr ? timeouts_of(*call_options, timeouts_) : timeouts_;

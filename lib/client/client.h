@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "core/cancel.h"
@@ -32,6 +33,7 @@ struct Vectors {
 struct Attempt {
   std::int64_t delay_ms = 0;      // async: sent no sooner (a retry's backoff)
   std::int64_t total_cap_ms = 0;  // the whole try ends by then (a deadline); 0: none
+  std::string_view model;         // asked for instead of the request's (a deployment's)
 };
 
 class Client {
@@ -40,8 +42,10 @@ class Client {
   using ChunkFn = std::function<llmkit_status(const providers::Delta&)>;
   using DoneFn = std::function<void(Result)>;
 
-  // `environment` reads a variable (getenv in production; tests pass their own).
-  Client(const Options& options, const std::function<const char*(const char*)>& environment);
+  // `environment` reads a variable (getenv in production; tests pass their
+  // own). Calls go through `transport`, which must outlive them and this.
+  Client(const Options& options, const std::function<const char*(const char*)>& environment,
+         http::Transport& transport);
   ~Client();
 
   std::string_view provider_name() const { return provider_.name(); }
@@ -70,7 +74,17 @@ class Client {
   String model_;
   http::Timeouts timeouts_;
   std::int64_t embed_concurrency_ = 4;
-  http::Transport transport_;
+  http::Transport& transport_;
 };
+
+// INVALID_ARGUMENT naming the first key of `options` a client does not know.
+void require_known(const Options& options);
+// The options that make one endpoint (provider, base_url, api_key, model,
+// timeouts, headers, ...): those a deployment may set for itself. An entry
+// ending in '.' admits every key under it.
+std::span<const std::string_view> endpoint_options();
+// The connection settings in a client's options (one transport serves
+// every deployment of a client).
+http::Settings transport_settings(const Options& options);
 
 }  // namespace llmkit::client

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #ifdef LLMKIT_WITH_MIMALLOC
 #  include <mimalloc.h>
@@ -46,6 +47,8 @@ inline void raw_free(void* p) noexcept {
 #endif
 
 using String = std::basic_string<char, std::char_traits<char>, Allocator<char>>;
+template <class T>
+using Vector = std::vector<T, Allocator<T>>;
 
 inline String make_string(std::string_view s) {
   return String(s.data(), s.size());

@@ -3,16 +3,14 @@
 #include <simdjson.h>
 
 #include <array>
-#include <cerrno>
-#include <cstdio>
 #include <memory>
 #include <set>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "core/text_file.h"
 #include "core/utf8.h"
 
 // From the assembler file CMake generates (lib/tokenize/embedded_data.S.in),
@@ -28,9 +26,6 @@ using simdjson::dom::object;
 
 // Rates are per million tokens, as every provider publishes them.
 constexpr double kTokensPerRate = 1e6;
-
-// A price file is a few kilobytes; anything this large is the wrong file.
-constexpr std::size_t kMaxFileBytes = std::size_t{16} << 20;
 
 constexpr std::array<std::string_view, 5> kRateKeys = {"input", "cached_input", "cache_write",
                                                        "output", "reasoning"};
@@ -307,27 +302,6 @@ std::string_view without_snapshot(std::string_view model) {
   return model;
 }
 
-struct CloseFile {
-  void operator()(std::FILE* f) const noexcept { std::fclose(f); }
-};
-
-String read_file(std::string_view path, const Where& at) {
-  if (path.empty() || path.find('\0') != std::string_view::npos) {
-    bad(at, "not a file path; pass a path or JSON text starting with '{'");
-  }
-  const std::unique_ptr<std::FILE, CloseFile> f(std::fopen(std::string(path).c_str(), "rb"));
-  if (!f) bad(at, "cannot be opened: " + std::generic_category().message(errno));
-  String text;
-  std::array<char, 8192> buf{};
-  std::size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f.get())) > 0) {
-    text.append(buf.data(), n);
-    if (text.size() > kMaxFileBytes) bad(at, "is larger than 16 MiB: not a price file");
-  }
-  if (std::ferror(f.get())) bad(at, "cannot be read: " + std::generic_category().message(errno));
-  return text;
-}
-
 }  // namespace
 
 void PriceTable::merge(std::string_view json, std::string_view what) {
@@ -416,16 +390,10 @@ const PriceTable& PriceTable::builtin() {
 
 PriceTable PriceTable::load(std::string_view json_or_path, const PriceTable* base) {
   PriceTable out = base != nullptr ? *base : PriceTable{};
-  const std::size_t first = json_or_path.find_first_not_of(" \t\r\n");
-  // JSON text is an object; '[' is sniffed too so that a mistaken array is
-  // reported as bad JSON rather than as a missing file.
-  if (first != std::string_view::npos &&
-      (json_or_path[first] == '{' || json_or_path[first] == '[')) {
-    out.merge(json_or_path, "the price JSON");
-  } else {
-    const std::string what = "price file " + utf8::quote(json_or_path, 200);
-    out.merge(read_file(json_or_path, Where(what)), what);
-  }
+  const std::string what = is_json_text(json_or_path)
+                               ? "the price JSON"
+                               : "price file " + utf8::quote(json_or_path, 200);
+  out.merge(json_text_or_file(json_or_path, "price"), what);
   return out;
 }
 

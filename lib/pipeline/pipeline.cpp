@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "pipeline/estimate.h"
 
 namespace llmkit::pipeline {
 // One call's hook state, kept from the before round to the last hook.
@@ -20,13 +21,17 @@ struct Pipeline::Call {
   std::int64_t start_us = now_us();
   std::int64_t deadline_us = 0;  // "deadline_ms" after the start; 0: none
 
+  Router::Plan plan;
+  int tries = 0;           // in all groups
+  bool delivered = false;  // a piece reached on_chunk: never sent again
+  const Cancel* cancel = nullptr;
+
   // An async call's, for its later tries (on the loop thread).
   std::optional<Options> options;
-  const Cancel* cancel = nullptr;
   client::Client::ChunkFn on_chunk;
   client::Client::DoneFn done;
-  int tries = 0;
-  bool delivered = false;  // a piece reached on_chunk: never sent again
+  Router::Target target;  // of the try in flight
+  std::int64_t try_start_us = 0;
 
   // The call's tags ("tags": "a,b") and metadata ("meta.KEY").
   void read(const Options* call_options);
@@ -36,9 +41,11 @@ Pipeline::Pipeline(const Options& options,
                    const std::function<const char*(const char*)>& environment)
     : scopes_(hooks::split_list(options.get_string("scopes", ""))),
       retry_(route::RetryPolicy::from(options)),
-      breakers_(route::BreakerPolicy::from(options)),
       prices_(&cost::PriceTable::builtin()),
-      client_(options, environment) {
+      // The router's clients keep a reference to the transport, made next;
+      // none uses it before a call.
+      router_(options, environment, transport_),
+      transport_(client::transport_settings(options)) {
   if (const String* prices = options.find("prices")) {
     prices_ = &own_prices_.emplace(cost::PriceTable::load(*prices, &cost::PriceTable::builtin()));
   }
@@ -71,8 +78,8 @@ void Pipeline::Call::read(const Options* call_options) {
 bool Pipeline::before(Call& call, const providers::ChatRequest& request,
                       client::Result& out) const {
   hooks::Event& e = call.event;
-  e.provider = make_string(client_.provider_name());
-  e.default_model = client_.model();
+  e.default_model = router_.default_model();
+  e.provider = make_string(router_.provider_of(e.model()));
   e.request = &request;
   if (!call.registry->any(hooks::Kind::kBefore, scopes_)) return false;
   if (!call.owned) {
@@ -87,6 +94,7 @@ bool Pipeline::before(Call& call, const providers::ChatRequest& request,
     out.status = LLMKIT_OK;
     out.response = std::move(e.answer);
     if (out.response->model.empty()) out.response->model = make_string(e.model());
+    out.response->provider = e.provider;
     out.response->cost_usd = 0.0;  // no provider was paid
     return true;
   }
@@ -99,17 +107,34 @@ bool Pipeline::before(Call& call, const providers::ChatRequest& request,
   return false;
 }
 
-std::string_view Pipeline::model_of(const providers::ChatRequest& request) const {
-  return request.model.empty() ? client_.model() : std::string_view(request.model);
+client::Client& Pipeline::client() {
+  client::Client* own = router_.own();
+  if (own == nullptr) {
+    fail(LLMKIT_INVALID_ARGUMENT,
+         R"(the client has only "deployments": give it a "provider" of its own for this)");
+  }
+  return *own;
 }
 
-void Pipeline::price(client::Result& result, std::string_view model) const noexcept {
+std::string_view Pipeline::model_of(const providers::ChatRequest& request) const {
+  return request.model.empty() ? router_.default_model() : std::string_view(request.model);
+}
+
+void Pipeline::stamp(client::Result& result, const Router::Target& target,
+                     int tries) const noexcept {
   providers::Response* r = result.response.get();
-  if (r == nullptr || r->cost_usd) return;
+  if (r == nullptr) return;
+  r->attempts = tries;
+  try {
+    r->provider = make_string(target.provider);
+    r->deployment = make_string(target.name);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: the answer stands without them
+  }
+  if (r->cost_usd) return;
   // The answer names the snapshot that ran ("gpt-4o-2024-08-06"), which the
-  // table resolves; the request's name is the fallback.
+  // table resolves; the deployment's model is the fallback.
   const cost::Price* p =
-      prices_->find(client_.provider_name(), r->model.empty() ? model : r->model);
+      prices_->find(target.provider, r->model.empty() ? target.model : std::string_view(r->model));
   if (p != nullptr) r->cost_usd = cost::cost_usd(*p, r->usage);
 }
 
@@ -118,6 +143,10 @@ void Pipeline::after(Call& call, client::Result& result) const noexcept {
   hooks::Event& e = call.event;
   e.elapsed_us = now_us() - call.start_us;
   e.response = result.response.get();
+  try {
+    if (e.response != nullptr && !e.response->provider.empty()) e.provider = e.response->provider;
+  } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: hooks see the provider first guessed
+  }
   if (e.response != nullptr) e.cost_usd = e.response->cost_usd;
   e.status = result.status;
   try {
@@ -147,6 +176,17 @@ std::int64_t retry_after_of(const client::Result& r) {
   return r.response ? r.response->retry_after_ms : -1;
 }
 
+route::ErrorClass class_of(const client::Result& r) {
+  return route::error_class(r.status, http_status_of(r),
+                            r.response ? std::string_view(r.response->detail) : "");
+}
+
+// The tokens an answer counted, to settle a tpm estimate; -1: none came.
+std::int64_t used_of(const client::Result& r) {
+  if (!r.response || r.response->status != LLMKIT_OK) return -1;
+  return r.response->usage.input + r.response->usage.output;
+}
+
 }  // namespace
 
 std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t start_us) {
@@ -155,50 +195,40 @@ std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t sta
   return ms > 0 ? start_us + ms * 1000 : 0;
 }
 
-std::optional<std::int64_t> Pipeline::next_wait(const client::Result& r, int tries, bool delivered,
-                                                std::int64_t deadline_us) const {
+Pipeline::Next Pipeline::after_failure(Call& call, const client::Result& r, std::int64_t* wait_ms) {
+  *wait_ms = 0;
   // A stream whose pieces reached the caller is never sent again: they
-  // would arrive twice.
-  if (tries >= retry_.attempts || delivered || !route::retryable(r.status, http_status_of(r))) {
-    return std::nullopt;
+  // would arrive twice. A cancelled call is over.
+  if (call.delivered || r.status == LLMKIT_CANCELLED ||
+      (call.cancel != nullptr && call.cancel->triggered())) {
+    return Next::kEnd;
   }
-  const std::int64_t wait = route::backoff_ms(retry_, tries, retry_after_of(r));
-  // No time left to wait and try again: the last failure says more than a
-  // timeout would.
-  if (deadline_us > 0 && now_us() + wait * 1000 >= deadline_us) return std::nullopt;
-  return wait;
+  const bool out_of_time = call.deadline_us > 0 && now_us() >= call.deadline_us;
+  if (call.plan.tries < retry_.attempts && route::retryable(r.status, http_status_of(r))) {
+    // Another deployment of the group goes at once; the same one after a
+    // backoff.
+    if (router_.fresh_left(call.plan)) return Next::kRetry;
+    const std::int64_t wait = route::backoff_ms(retry_, call.plan.tries, retry_after_of(r));
+    // No time left to wait and try again: the last failure says more than a
+    // timeout would.
+    if (call.deadline_us == 0 || now_us() + wait * 1000 < call.deadline_us) {
+      *wait_ms = wait;
+      return Next::kRetry;
+    }
+  }
+  if (!out_of_time && router_.fall_back(call.plan, class_of(r))) return Next::kFallBack;
+  return Next::kEnd;
 }
 
-client::Attempt Pipeline::attempt_of(std::int64_t deadline_us, std::int64_t delay_ms) {
+client::Attempt Pipeline::attempt_of(std::int64_t deadline_us, std::int64_t delay_ms,
+                                     std::string_view model) {
   client::Attempt a;
   a.delay_ms = delay_ms;
+  a.model = model;
   if (deadline_us > 0) {
     a.total_cap_ms = std::max<std::int64_t>(1, (deadline_us - now_us()) / 1000 - delay_ms);
   }
   return a;
-}
-
-route::Breaker* Pipeline::breaker(std::string_view model) {
-  return breakers_.policy().enabled ? breakers_.find(model) : nullptr;
-}
-
-route::Breaker* Pipeline::admit(std::string_view model) {
-  if (!breakers_.policy().enabled) return nullptr;
-  route::Breaker& b = breakers_.of(model);
-  if (b.admit(now_ms())) return &b;
-  const route::Breaker::Stats s = b.stats(now_ms());
-  fail(LLMKIT_UNAVAILABLE, "the circuit for " + std::string(client_.provider_name()) + " " +
-                               std::string(model) + " is open after too many failures; the next " +
-                               "try goes through in " + std::to_string(s.retry_in_ms) + " ms");
-}
-
-void Pipeline::record(route::Breaker* breaker, const client::Result& r) noexcept {
-  if (breaker == nullptr) return;
-  using Outcome = route::Breaker::Outcome;
-  const Outcome o = r.status == LLMKIT_OK                           ? Outcome::kSuccess
-                    : route::retryable(r.status, http_status_of(r)) ? Outcome::kFailure
-                                                                    : Outcome::kNeither;
-  breaker->done(o, now_ms());
 }
 
 client::Result Pipeline::chat(const providers::ChatRequest& request, const Options* call_options,
@@ -206,37 +236,53 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
   Call call;
   call.registry = hooks();
   call.read(call_options);
-  const std::int64_t deadline_us = deadline_of(call_options, call.start_us);
+  call.cancel = cancel;
+  call.deadline_us = deadline_of(call_options, call.start_us);
   client::Result result;
   if (call.registry && before(call, request, result)) {
     after(call, result);
     return result;
   }
   const providers::ChatRequest& sent = call.owned ? call.own : request;
-  bool delivered = false;
+  call.plan = router_.plan(model_of(sent), call_options);
   client::Client::ChunkFn chunk;
   if (on_chunk) {
     chunk = [&](const providers::Delta& d) {
-      delivered = true;
+      call.delivered = true;
       return on_chunk(d);
     };
   }
-  for (int tries = 1;; ++tries) {
-    route::Breaker* breaker = nullptr;
+  std::optional<std::int64_t> tokens;  // estimated once, when a tpm limit asks
+  for (;;) {
+    Router::Target t;
     try {
-      breaker = admit(model_of(sent));
-      result = client_.chat(sent, call_options, cancel, chunk, attempt_of(deadline_us, 0));
-    } catch (const Error& e) {  // it could not start (or the circuit is open): no try will
-      if (breaker != nullptr) breaker->done(route::Breaker::Outcome::kNeither, now_ms());
+      t = router_.admit(call.plan, [&] {
+        if (!tokens) tokens = estimate_tokens(sent, model_of(sent));
+        return *tokens;
+      });
+    } catch (const Error& e) {  // no deployment would take it
+      result = failure(e);
+      if (router_.fall_back(call.plan, route::error_class(e.status(), 0, ""))) continue;
+      break;
+    }
+    ++call.tries;
+    const std::int64_t start = now_us();
+    try {
+      result = t.client->chat(sent, call_options, cancel, chunk,
+                              attempt_of(call.deadline_us, 0, t.model));
+    } catch (const Error& e) {  // it could not start: no other try will either
+      router_.end(call.plan, t, e.status(), 0, -1, -1);
       result = failure(e);
       break;
     }
-    record(breaker, result);
-    price(result, model_of(sent));
-    if (result.response) result.response->attempts = tries;
-    const std::optional<std::int64_t> wait = next_wait(result, tries, delivered, deadline_us);
-    if (!wait) break;
-    if (cancel != nullptr ? cancel->wait_for(*wait * 1'000'000) : sleep_ms(*wait)) {
+    router_.end(call.plan, t, result.status, http_status_of(result), now_us() - start,
+                used_of(result));
+    stamp(result, t, call.tries);
+    if (result.status == LLMKIT_OK) break;
+    std::int64_t wait = 0;
+    const Next next = after_failure(call, result, &wait);
+    if (next == Next::kEnd) break;
+    if (wait > 0 && (cancel != nullptr ? cancel->wait_for(wait * 1'000'000) : sleep_ms(wait))) {
       result = failure(Error(LLMKIT_CANCELLED, "the call was cancelled"));
       break;
     }
@@ -253,26 +299,9 @@ bool Pipeline::sleep_ms(std::int64_t ms) {
 void Pipeline::chat_async(const providers::ChatRequest& request, const Options* call_options,
                           const Cancel* cancel, client::Client::ChunkFn on_chunk,
                           client::Client::DoneFn done) {
-  std::shared_ptr<hooks::Registry> registry = hooks();
-  if (!registry && retry_.attempts == 1) {  // nothing to keep for later: no copies
-    route::Breaker* breaker = admit(model_of(request));
-    try {
-      client_.chat_async(request, call_options, cancel, std::move(on_chunk),
-                         [this, breaker, model = make_string(model_of(request)),
-                          done = std::move(done)](client::Result r) {
-                           record(breaker, r);
-                           price(r, model);
-                           done(std::move(r));
-                         });
-    } catch (...) {
-      if (breaker != nullptr) breaker->done(route::Breaker::Outcome::kNeither, now_ms());
-      throw;
-    }
-    return;
-  }
   // What later tries and hooks need, the caller's copies being theirs to free.
   auto call = std::allocate_shared<Call>(Allocator<Call>());
-  call->registry = std::move(registry);
+  call->registry = hooks();
   call->own = request;
   call->owned = true;
   call->read(call_options);
@@ -287,16 +316,29 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
     call->done(std::move(early));
     return;
   }
-  try {
-    send(call, 0);
-  } catch (const Error& e) {  // it never started: the hooks see why, the caller gets it
-    client::Result failed = failure(e);
-    if (call->registry) after(*call, failed);
-    throw;
+  call->plan = router_.plan(model_of(call->own), call_options);
+  if (std::optional<client::Result> failed = send(call, 0)) {
+    // It never started: the hooks see why, the caller gets it.
+    if (call->registry) after(*call, *failed);
+    fail(failed->status, std::string(failed->message));
   }
 }
 
-void Pipeline::send(const std::shared_ptr<Call>& call, std::int64_t delay_ms) {
+std::optional<client::Result> Pipeline::send(const std::shared_ptr<Call>& call,
+                                             std::int64_t delay_ms) {
+  for (;;) {
+    try {
+      call->target = router_.admit(
+          call->plan, [&call, this] { return estimate_tokens(call->own, model_of(call->own)); });
+    } catch (const Error& e) {  // no deployment would take it
+      if (router_.fall_back(call->plan, route::error_class(e.status(), 0, ""))) {
+        delay_ms = 0;
+        continue;
+      }
+      return failure(e);
+    }
+    break;
+  }
   client::Client::ChunkFn chunk;
   if (call->on_chunk) {
     chunk = [call](const providers::Delta& d) {
@@ -304,34 +346,39 @@ void Pipeline::send(const std::shared_ptr<Call>& call, std::int64_t delay_ms) {
       return call->on_chunk(d);
     };
   }
-  route::Breaker* breaker = admit(model_of(call->own));
+  ++call->tries;
+  call->try_start_us = now_us() + delay_ms * 1000;
   try {
-    client_.chat_async(
+    call->target.client->chat_async(
         call->own, call->options ? &*call->options : nullptr, call->cancel, std::move(chunk),
-        [this, call, breaker](client::Result r) {
-          record(breaker, r);
-          tried(call, std::move(r));
-        },
-        attempt_of(call->deadline_us, delay_ms));
-  } catch (...) {
-    if (breaker != nullptr) breaker->done(route::Breaker::Outcome::kNeither, now_ms());
-    throw;
+        [this, call](client::Result r) { tried(call, std::move(r)); },
+        attempt_of(call->deadline_us, delay_ms, call->target.model));
+  } catch (const Error& e) {
+    router_.end(call->plan, call->target, e.status(), 0, -1, -1);
+    return failure(e);
   }
+  return std::nullopt;
 }
 
 void Pipeline::tried(const std::shared_ptr<Call>& call, client::Result r) noexcept {
-  ++call->tries;
-  price(r, model_of(call->own));
-  if (r.response) r.response->attempts = call->tries;
-  if (const auto wait = next_wait(r, call->tries, call->delivered, call->deadline_us)) {
+  router_.end(call->plan, call->target, r.status, http_status_of(r), now_us() - call->try_start_us,
+              used_of(r));
+  stamp(r, call->target, call->tries);
+  if (r.status != LLMKIT_OK) {
+    std::int64_t wait = 0;
     try {
-      send(call, *wait);  // waits in the transport: no thread sleeps
-      return;
-    } catch (const Error& e) {  // the client is closing: this is the end
-      r = failure(e);
+      if (after_failure(*call, r, &wait) != Next::kEnd) {
+        std::optional<client::Result> failed = send(call, wait);  // waits in the transport
+        if (!failed) return;
+        r = std::move(*failed);
+      }
     } catch (...) {  // NOLINT(bugprone-empty-catch): no memory to try again: the last answer stands
     }
   }
+  finish(call, std::move(r));
+}
+
+void Pipeline::finish(const std::shared_ptr<Call>& call, client::Result r) noexcept {
   if (call->registry) after(*call, r);
   try {
     call->done(std::move(r));

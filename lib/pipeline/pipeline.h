@@ -1,8 +1,7 @@
-// One llmkit_client call from end to end: before hooks, the provider call
-// (tried again on failures another try may cure, docs/providers.md), its
-// cost, then after or error hooks and finally hooks (docs/hooks.md).
-// Later stages (cache, limits, routing) join here, in this order: hooks,
-// cache, limits, router, provider, usage and cost, hooks.
+// One llmkit_client call from end to end: before hooks, the router (a
+// deployment for each try, retries of failures another try may cure,
+// fallbacks; docs/routing.md), the provider call, its cost, then after or
+// error hooks and finally hooks (docs/hooks.md).
 #pragma once
 
 #include <memory>
@@ -13,7 +12,7 @@
 #include "core/alloc.h"
 #include "cost/pricing.h"
 #include "hooks/registry.h"
-#include "route/breaker.h"
+#include "pipeline/router.h"
 #include "route/retry.h"
 
 namespace llmkit::pipeline {
@@ -34,10 +33,13 @@ class Pipeline {
                   const Cancel* cancel, client::Client::ChunkFn on_chunk,
                   client::Client::DoneFn done);
 
-  client::Client& client() { return client_; }
-  // The breaker of `model`; nullptr before the first call to it, or when
-  // breakers are off.
-  route::Breaker* breaker(std::string_view model);
+  // The client of the client's own "provider"; INVALID_ARGUMENT when it has
+  // only "deployments".
+  client::Client& client();
+  // The breaker of a deployment (or a model of the client's own provider);
+  // nullptr before the first call to it, or when breakers are off.
+  route::Breaker* breaker(std::string_view name) { return router_.breaker(name); }
+  Router& router() { return router_; }
 
  private:
   struct Call;
@@ -46,36 +48,37 @@ class Pipeline {
   // The before round; true when it ended the call (`out` then holds how).
   bool before(Call& call, const providers::ChatRequest& request, client::Result& out) const;
   void after(Call& call, client::Result& result) const noexcept;
-  // Where a request goes: its model, or the client's.
+  // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
-  // Sets the answer's cost from the price table.
-  void price(client::Result& result, std::string_view model) const noexcept;
+  // Names the answer's deployment and provider, and sets its cost from the
+  // price table.
+  void stamp(client::Result& result, const Router::Target& target, int tries) const noexcept;
 
-  // Retries. The wait before the next try, or none: no try is left, the
-  // failure is not retryable, pieces were streamed, or the deadline is near.
-  std::optional<std::int64_t> next_wait(const client::Result& r, int tries, bool delivered,
-                                        std::int64_t deadline_us) const;
+  // What follows a failed try: a wait before the next try in the same
+  // group (0: go now, to another deployment), or a fallback, or the end.
+  enum class Next { kRetry, kFallBack, kEnd };
+  Next after_failure(Call& call, const client::Result& r, std::int64_t* wait_ms);
   static std::int64_t deadline_of(const Options* call_options, std::int64_t start_us);
-  static client::Attempt attempt_of(std::int64_t deadline_us, std::int64_t delay_ms);
+  static client::Attempt attempt_of(std::int64_t deadline_us, std::int64_t delay_ms,
+                                    std::string_view model);
   static bool sleep_ms(std::int64_t ms);  // false: it was not cancelled
-  // The breaker a try to `model` passes, or null when they are off. Throws
-  // UNAVAILABLE, naming the deployment, when it is open.
-  route::Breaker* admit(std::string_view model);
-  static void record(route::Breaker* breaker, const client::Result& r) noexcept;
-  // An async call's try, `delay_ms` from now, and its end (the loop thread).
-  void send(const std::shared_ptr<Call>& call, std::int64_t delay_ms);
+  // An async call's next try, `delay_ms` from now, through the first
+  // deployment that admits it (falling back while none does). Returns the
+  // failure when no try could start.
+  std::optional<client::Result> send(const std::shared_ptr<Call>& call, std::int64_t delay_ms);
   void tried(const std::shared_ptr<Call>& call, client::Result r) noexcept;
+  void finish(const std::shared_ptr<Call>& call, client::Result r) noexcept;
 
   hooks::Tags scopes_;
   route::RetryPolicy retry_;
-  route::Breakers breakers_;
   std::optional<cost::PriceTable> own_prices_;  // the "prices" option's
   const cost::PriceTable* prices_;
   mutable std::mutex hooks_mutex_;
   std::shared_ptr<hooks::Registry> hooks_;
+  Router router_;
   // Last, so destroyed first: its async calls end (their after hooks
-  // running) while the rest is still here.
-  client::Client client_;
+  // running) while the rest, the router's clients included, is still here.
+  http::Transport transport_;
 };
 
 }  // namespace llmkit::pipeline

@@ -10,8 +10,7 @@
 
 namespace llmkit::providers {
 
-template <class T>
-using Vector = std::vector<T, Allocator<T>>;
+using llmkit::Vector;
 
 enum class Role { kUser, kAssistant, kTool };
 

@@ -32,6 +32,8 @@ struct Response {
   // no provider was paid for; none when the model has no price.
   std::optional<double> cost_usd;
   int attempts = 1;  // tries the call took: 1, or more after retries
+  String provider;   // who answered, and through which deployment (docs/routing.md)
+  String deployment;
 
   // An error answer: status not OK.
   llmkit_status status = LLMKIT_OK;

@@ -36,6 +36,19 @@ void Breaker::open(std::int64_t now_ms) {
   buckets_.fill(Bucket{});  // closing later starts a fresh count
 }
 
+bool Breaker::refusing(std::int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  switch (state_) {
+    case State::kClosed:
+      return false;
+    case State::kOpen:
+      return now_ms < open_until_ms_;
+    case State::kHalfOpen:
+      return probing_ >= policy_.probes;
+  }
+  return false;
+}
+
 bool Breaker::admit(std::int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (state_ == State::kOpen && now_ms >= open_until_ms_) state_ = State::kHalfOpen;

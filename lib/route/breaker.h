@@ -38,6 +38,8 @@ class Breaker {
   // admitted must be reported to done(), once.
   bool admit(std::int64_t now_ms);
   void done(Outcome outcome, std::int64_t now_ms);
+  // Whether admit() would refuse now; changes nothing.
+  bool refusing(std::int64_t now_ms);
 
   struct Stats {
     State state = State::kClosed;
@@ -73,7 +75,7 @@ class Breaker {
   std::int64_t rejected_ = 0;
 };
 
-// One breaker per model of a client, made on first use.
+// One breaker per deployment of a client, made on first use.
 class Breakers {
  public:
   explicit Breakers(const BreakerPolicy& policy) : policy_(policy) {}

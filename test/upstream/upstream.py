@@ -76,6 +76,8 @@ Fault injection: header "X-Upstream-Fault", comma-separated items, any mix
                     is closed
     malformed       whole: the body becomes invalid JSON; stream: the data of
                     the first JSON event / line becomes invalid JSON
+    context_length  answer 400 with the provider-format error of a prompt
+                    longer than the model's context (OpenAI's wording)
     times=N,id=X    the fault applies only to the first N requests carrying
                     id X (counted per id, every request with that id counts);
                     later ones are served normally. times without id counts
@@ -228,7 +230,7 @@ class Faults:
         self.stall = self.reset = self.times = None
         self.retry_after = self.retry_after_ms = None
         self.id = None
-        self.truncate = self.malformed = False
+        self.truncate = self.malformed = self.context_length = False
 
     @classmethod
     def parse(cls, text):
@@ -239,7 +241,7 @@ class Faults:
                 continue
             key, sep, value = item.partition("=")
             key, value = key.strip().lower(), value.strip()
-            if key in ("truncate", "malformed") and not sep:
+            if key in ("truncate", "malformed", "context_length") and not sep:
                 setattr(f, key, True)
             elif key in cls.INT_KEYS and sep:
                 try:
@@ -697,6 +699,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, route, parts, raw, faults):
         p = route.provider
+        if faults.context_length:
+            msg = ("This model's maximum context length is 8192 tokens. However, your "
+                   "messages resulted in 9000 tokens. (upstream: injected)")
+            self.send_whole(400, error_body(p, 400, msg), faults)
+            return
         if faults.status is not None:
             code = faults.status
             msg = "upstream: injected status %d (%s)" % (code, _REASONS.get(code, "error"))

@@ -1,0 +1,16 @@
+// The tokens a call will likely take, for token-per-minute limits before
+// the answer says: its prompt counted with the model's tokenizer (or
+// estimated, for models without a public one) plus its max_tokens. Limits
+// settle the difference once the answer's usage is known.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "providers/request.h"
+
+namespace llmkit::pipeline {
+
+std::int64_t estimate_tokens(const providers::ChatRequest& request, std::string_view model);
+
+}  // namespace llmkit::pipeline
