@@ -19,28 +19,30 @@ namespace {
 using providers::Delta;
 using providers::Response;
 
-constexpr std::string_view kKnown[] = {"provider",
-                                       "base_url",
-                                       "api_key",
-                                       "model",
-                                       "anthropic.version",
-                                       "timeout.connect",
-                                       "timeout.first_byte",
-                                       "timeout.total",
-                                       "timeout.idle",
-                                       "max_connections_per_host",
-                                       "max_connections",
-                                       "http2",
-                                       "tls.verify",
-                                       "tls.ca_file",
-                                       "proxy",
-                                       "embeddings.concurrency",
-                                       "header.",
-                                       "scopes",
-                                       "prices",
-                                       "retry.",
-                                       "breaker",
-                                       "breaker."};  // scopes to here: read by pipeline::Pipeline
+constexpr std::string_view kKnown[] = {
+    "provider",
+    "base_url",
+    "api_key",
+    "model",
+    "anthropic.version",
+    "timeout.connect",
+    "timeout.first_byte",
+    "timeout.total",
+    "timeout.idle",
+    "max_connections_per_host",
+    "max_connections",
+    "http2",
+    "tls.verify",
+    "tls.ca_file",
+    "proxy",
+    "embeddings.concurrency",
+    "header.",
+    "scopes",
+    "prices",
+    "retry.",
+    "breaker",
+    "breaker.",
+    "cache.scope"};  // scopes to here: read by pipeline::Pipeline
 constexpr std::string_view kCallKnown[] = {
     "stream",
     "raw",
@@ -52,7 +54,10 @@ constexpr std::string_view kCallKnown[] = {
     "header.",
     "tags",
     "meta.",
-    "deadline_ms"};  // these three: read by pipeline::Pipeline
+    "deadline_ms",
+    "cache",
+    "caller",
+    "ratelimit.wait_ms"};  // tags to here: read by pipeline::Pipeline
 // An error body is kept up to this size: enough for any provider's message.
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 constexpr std::int64_t kMaxMs = std::int64_t{1} << 40;
