@@ -642,6 +642,8 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *                     "to": [groups, in order], "on": [error classes]}: a
  *                     call whose group failed with a class in "on" goes on
  *                     to the next group of "to" (docs/routing.md)
+ *   "cache.scope"     the tenant of the client's cache keys (llmkit_client_set_cache),
+ *                     default ""
  * The key is sent only in the provider's auth header: it never appears in
  * messages, errors or responses. */
 typedef struct llmkit_client llmkit_client;
@@ -661,6 +663,44 @@ LLMKIT_API llmkit_status llmkit_client_new(const llmkit_options* options, llmkit
  * Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const char* deployment,
                                                     const char* name, int64_t* value);
+
+/* Puts `cache` in front of the client's calls that start from now on
+ * (NULL: none; calls already running keep the one they began with). After
+ * the before hooks, a call is keyed by its request as the caller made it,
+ * its requested model and the client's "cache.scope" (not by the provider
+ * or deployment that answers), and the call option "cache" ("use",
+ * "bypass", "refresh") and the cache's "temperature" option decide as for
+ * llmkit_cache_key(). A hit ends the call there: no limit is spent, no
+ * provider called; the answer has "cached" 1, "cost_usd" 0 and "attempts"
+ * 1, a streaming call gets it as pieces first, and the after and finally
+ * hooks run. A miss waits up to its "deadline_ms" left, at most 30 s, for
+ * another call filling the same key (an async call never waits), and
+ * stores its answer when it succeeded with text or tool calls. An async
+ * hit calls `on_done` on the calling thread. docs/cache.md.
+ * Ownership: the client does not own `cache`, which must outlive every
+ * client using it: free those clients first. Several clients may share one.
+ * Thread safety: any thread, also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_set_cache(llmkit_client* client, llmkit_cache* cache);
+
+/* Limits the client's calls that start from now on per caller with
+ * `limiter` (NULL: none): the key is the call option "caller", "" for
+ * calls without one. After the cache (a hit spends nothing), each call is
+ * one request, a concurrency slot and its estimated tokens (the input,
+ * counted with the model's tokenizer when llmkit knows one, by size
+ * otherwise, plus the request's "max_tokens"). A refusal fails the call
+ * with LLMKIT_RATE_LIMITED, naming the caller and when to retry, without
+ * calling the provider; the error and finally hooks run. The call option
+ * "ratelimit.wait_ms" (default 0: refuse at once) waits that long for room
+ * instead, on the calling thread even for an async call, which the call's
+ * `cancel` ends. When the call ends its tokens become the provider's usage
+ * (input + output); a failed call without usage keeps only its input
+ * estimate; its slot is released. An async call refused returns
+ * RATE_LIMITED from llmkit_client_chat_async() without calling `on_done`.
+ * docs/ratelimit.md.
+ * Ownership: as for llmkit_client_set_cache(): `limiter` must outlive
+ * every client using it. Thread safety: any thread, also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_set_ratelimiter(llmkit_client* client,
+                                                       llmkit_ratelimiter* limiter);
 
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
  * ones call their done callback first). NULL does nothing. No call may
@@ -804,6 +844,9 @@ typedef struct llmkit_response llmkit_response;
  * and their waits included), "tags" ("a,b") and "meta.KEY" (for
  * hooks' rules and events), "route.key" (keeps a caller on one side of
  * traffic splits), and the client's "timeout.*" and "header.NAME"
+ * hooks' rules and events), "cache" (use, bypass, refresh:
+ * llmkit_client_set_cache), "caller" and "ratelimit.wait_ms"
+ * (llmkit_client_set_ratelimiter), and the client's "timeout.*" and "header.NAME"
  * options for this call. `cancel` (may be NULL) ends the call from any
  * thread with LLMKIT_CANCELLED.
  * Returns the outcome: LLMKIT_OK, the provider's error mapped to a status
@@ -820,8 +863,10 @@ LLMKIT_API llmkit_status llmkit_client_chat(llmkit_client* client, const llmkit_
                                             const llmkit_cancel* cancel, llmkit_stream_fn on_chunk,
                                             void* user_data, llmkit_response** response);
 
-/* Called once when an async call ends, on the client's loop thread, with
- * what llmkit_client_chat() would have returned. The callback owns
+/* Called once when an async call ends, on the client's loop thread (on the
+ * calling thread, before llmkit_client_chat_async() returns, when a before
+ * hook or the client's cache answered), with what llmkit_client_chat()
+ * would have returned. The callback owns
  * `response` (may be NULL): free it with llmkit_response_free(). */
 typedef void (*llmkit_done_fn)(llmkit_status status, llmkit_response* response, void* user_data);
 
@@ -870,6 +915,8 @@ LLMKIT_API llmkit_status llmkit_response_get(const llmkit_response* response, co
  * chunks), "chunks", "output_tokens_per_second" (after the first token),
  * "tool_calls" and "thinking" (how many), "attempts" (tries the call took,
  * retries and fallbacks included), "cost_usd" (from the client's
+ * retries included; 1 for an answer from the cache or a hook), "cached" (1
+ * for an answer from the client's cache, else 0), "cost_usd" (from the client's
  * price table, docs/cost.md; 0 for an answer no provider was paid for, -1
  * when the model has no price). LLMKIT_NOT_FOUND for another name. */
 LLMKIT_API llmkit_status llmkit_response_number(const llmkit_response* response, const char* field,
@@ -1070,7 +1117,8 @@ LLMKIT_API llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
 
 /* Stores a number in *value: "status" (after, error, finally: the call's
  * llmkit_status), "elapsed_ms" (since the call began), "cost_usd" (as
- * llmkit_response_number() gives it; -1 before or without an answer). */
+ * llmkit_response_number() gives it; -1 before or without an answer),
+ * "cached" (1 when the answer came from the client's cache, else 0). */
 LLMKIT_API llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event, const char* field,
                                                   double* value);
 

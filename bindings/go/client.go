@@ -32,14 +32,17 @@ import (
 // retry), "retry.base_ms", "retry.max_ms", "breaker" (default "true": a
 // circuit breaker per model, BreakerStats) with "breaker.failure_rate",
 // "breaker.min_calls", "breaker.window_ms", "breaker.open_ms",
-// "breaker.probes", and "prices" (Response.Cost; docs/cost.md). The key
+// "breaker.probes", "prices" (Response.Cost; docs/cost.md), and
+// "cache.scope" (the tenant of its cache keys, SetCache). The key
 // is sent only in the provider's auth header, never in errors or
 // responses.
 type Client struct {
 	h uintptr // the C llmkit_client*; 0 once closed
 
-	hooksMu sync.Mutex
-	hooks   *Hooks // attached by SetHooks
+	hooksMu sync.Mutex   // guards what is attached: hooks, cache, limiter
+	hooks   *Hooks       // attached by SetHooks
+	cache   *Cache       // set by SetCache: referenced, since C does not own it
+	limiter *RateLimiter // set by SetRateLimiter: likewise
 }
 
 var errClientClosed = &Error{Status: StatusInvalidArgument, Message: "llmkit: Client used after Close (or not made by NewClient)"}
@@ -77,11 +80,66 @@ func (c *Client) Close() error {
 		c.hooksMu.Lock()
 		hooks := c.hooks
 		c.hooks = nil
+		c.cache, c.limiter = nil, nil
 		c.hooksMu.Unlock()
 		if hooks != nil {
 			hooks.detach()
 		}
 	}
+	return nil
+}
+
+// SetCache puts cache in front of c's calls that start from now on; nil
+// takes it away. A call's key is its request as made (after the before
+// hooks), its model and the client option "cache.scope" (the tenant), not
+// the provider that answers; the call option "cache" ("use", "bypass",
+// "refresh") chooses per call. A hit ends the call with the stored answer:
+// Response.Cached is true, Cost 0, Attempts 1, no rate limit is spent, and
+// a streaming call gets it through onChunk first (docs/cache.md). c keeps
+// cache from the garbage collector while it is set, but cache must not be
+// closed while a client uses it: close the clients first.
+func (c *Client) SetCache(cache *Cache) error {
+	var h uintptr
+	if cache != nil {
+		if h = cache.h; h == 0 {
+			return errCacheClosed
+		}
+	}
+	return c.hold(func() error { return check(raw.Client_set_cache(c.h, h)) }, func() { c.cache = cache })
+}
+
+// SetRateLimiter limits c's calls that start from now on per caller, the
+// call option "caller" ("" for calls without one); nil takes it away. Each
+// call is one request, a concurrency slot and its estimated tokens (input
+// and "max_tokens"), settled to the provider's usage when it ends. A
+// refused call fails with an error matching ErrRateLimited, naming the
+// caller, without reaching the provider; the call option
+// "ratelimit.wait_ms" waits that long for room instead (docs/ratelimit.md).
+// As for SetCache, c keeps limiter referenced, and limiter must not be
+// closed while a client uses it.
+func (c *Client) SetRateLimiter(limiter *RateLimiter) error {
+	var h uintptr
+	if limiter != nil {
+		if h = limiter.h; h == 0 {
+			return errRateLimiterClosed
+		}
+	}
+	return c.hold(func() error { return check(raw.Client_set_ratelimiter(c.h, h)) }, func() { c.limiter = limiter })
+}
+
+// hold runs set, which hands C an object it does not own, then keep, which
+// references it from c so that the collector leaves it while c lives.
+func (c *Client) hold(set func() error, keep func()) error {
+	c.hooksMu.Lock()
+	defer c.hooksMu.Unlock()
+	if c.h == 0 {
+		return errClientClosed
+	}
+	defer runtime.KeepAlive(c)
+	if err := set(); err != nil {
+		return err
+	}
+	keep()
 	return nil
 }
 
@@ -119,7 +177,8 @@ func optionsHandle(opts *Options) (uintptr, error) {
 // for the timing figures), "raw" ("true": keep the answer's body in
 // Response.Raw), "deadline_ms" (the whole call, retries and their waits
 // included), "timeout.*", "header.NAME", and for the hooks "tags" ("a,b")
-// and "meta.KEY".
+// and "meta.KEY", "cache" (SetCache), "caller" and "ratelimit.wait_ms"
+// (SetRateLimiter).
 //
 // A call failing as another try may cure (rate limited, overloaded, the
 // network, a timeout, a 5xx) is tried again after a backoff, up to the

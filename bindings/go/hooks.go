@@ -386,6 +386,9 @@ func (e *HookEvent) Elapsed() time.Duration {
 	return time.Duration(math.Round(e.number("elapsed_ms") * float64(time.Millisecond)))
 }
 
+// Cached says the answer came from the client's cache, as Response.Cached.
+func (e *HookEvent) Cached() bool { return e.number("cached") == 1 }
+
 // Cost is the answer's cost in US dollars, as Response.Cost, and whether
 // there is one: false before or without an answer, or when the model has
 // no price.

@@ -58,8 +58,11 @@ type Response struct {
 	// OutputTokensPerSecond is output tokens per second after the first
 	// token.
 	OutputTokensPerSecond float64
-	// Attempts is how many tries the call took, retries included.
+	// Attempts is how many tries the call took, retries included (1 for
+	// an answer from the cache or a hook).
 	Attempts int
+	// Cached says the answer came from the client's cache (SetCache).
+	Cached bool
 
 	// Cost is the answer's cost in US dollars, from the client's price
 	// table (docs/cost.md): 0 for an answer no provider was paid for (a
@@ -214,6 +217,7 @@ func readResponse(h uintptr) *Response {
 		Chunks:                int(number("chunks")),
 		OutputTokensPerSecond: number("output_tokens_per_second"),
 		Attempts:              int(number("attempts")),
+		Cached:                number("cached") == 1,
 		Cost:                  number("cost_usd"),
 	}
 	if s := text("raw"); s != "" {

@@ -510,14 +510,10 @@ std::int64_t ms_in(int64_t ms, const char* name) {
 }
 
 lc::Use use_in(const llmkit_options* call_options) {
-  if (call_options == nullptr) return lc::Use::kUse;
-  call_options->require_known(std::initializer_list<std::string_view>{"cache"}, "a cached call");
-  const std::string_view v = call_options->get_string("cache", "use");
-  if (v == "use") return lc::Use::kUse;
-  if (v == "bypass") return lc::Use::kBypass;
-  if (v == "refresh") return lc::Use::kRefresh;
-  llmkit::fail(LLMKIT_INVALID_ARGUMENT,
-               "option 'cache' must be use, bypass or refresh, not " + llmkit::utf8::quote(v));
+  if (call_options != nullptr) {
+    call_options->require_known(std::initializer_list<std::string_view>{"cache"}, "a cached call");
+  }
+  return lc::use_of(call_options);
 }
 
 }  // namespace
@@ -807,6 +803,15 @@ extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const
       llmkit::fail(LLMKIT_NOT_FOUND, "no breaker figure named " + llmkit::utf8::quote(n));
     }
   });
+}
+
+extern "C" llmkit_status llmkit_client_set_cache(llmkit_client* client, llmkit_cache* cache) {
+  return guard([&] { require(client, "client").set_cache(cache); });
+}
+
+extern "C" llmkit_status llmkit_client_set_ratelimiter(llmkit_client* client,
+                                                       llmkit_ratelimiter* limiter) {
+  return guard([&] { require(client, "client").set_limiter(limiter); });
 }
 
 extern "C" llmkit_status llmkit_request_new(llmkit_request** out) {
@@ -1102,6 +1107,8 @@ extern "C" llmkit_status llmkit_response_number(const llmkit_response* response,
       out = r.cost_usd.value_or(-1.0);
     else if (f == "attempts")
       out = r.attempts;
+    else if (f == "cached")
+      out = r.cached ? 1 : 0;
     else if (f == "output_tokens_per_second") {
       const std::int64_t span = r.latency_us - std::max<std::int64_t>(r.first_token_us, 0);
       out = span > 0 ? static_cast<double>(r.usage.output) * 1e6 / static_cast<double>(span) : 0;
@@ -1487,6 +1494,8 @@ extern "C" llmkit_status llmkit_hook_event_number(const llmkit_hook_event* event
       out = static_cast<double>(e.elapsed_us) / 1000.0;
     } else if (f == "cost_usd") {
       out = e.cost_usd.value_or(-1.0);
+    } else if (f == "cached") {
+      out = e.response != nullptr && e.response->cached ? 1 : 0;
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no event number named \"" + std::string(f) + "\"");
     }

@@ -52,6 +52,16 @@ const Options& checked(const Options& o) {
 
 }  // namespace
 
+Use use_of(const Options* call_options) {
+  if (call_options == nullptr) return Use::kUse;
+  const std::string_view v = call_options->get_string("cache", "use");
+  if (v == "use") return Use::kUse;
+  if (v == "bypass") return Use::kBypass;
+  if (v == "refresh") return Use::kRefresh;
+  fail(LLMKIT_INVALID_ARGUMENT,
+       "option 'cache' must be use, bypass or refresh, not " + utf8::quote(v));
+}
+
 Cache::Cache(const Options& options, Clock clock)
     : clock_(clock), memory_(limits_from(checked(options))) {
   ttl_ns_ = options.get_int("ttl", 3600, 0, kMaxTtlSeconds) * kNsPerSecond;

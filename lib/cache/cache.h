@@ -22,6 +22,10 @@ namespace llmkit::cache {
 
 enum class Use { kBypass = 0, kUse = 1, kRefresh = 2 };
 
+// A call's wish, from its "cache" option: "use" (the default; also without
+// options), "bypass" or "refresh". INVALID_ARGUMENT for another value.
+Use use_of(const Options* call_options);
+
 struct Stats {
   std::uint64_t hits = 0;
   std::uint64_t misses = 0;

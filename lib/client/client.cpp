@@ -32,20 +32,22 @@ constexpr std::string_view kEndpoint[] = {"provider",
                                           "timeout.idle",
                                           "embeddings.concurrency",
                                           "header."};
-constexpr std::string_view kShared[] = {"max_connections_per_host",
-                                        "max_connections",
-                                        "http2",
-                                        "tls.verify",
-                                        "tls.ca_file",
-                                        "proxy",
-                                        "scopes",
-                                        "prices",
-                                        "retry.",
-                                        "breaker",
-                                        "breaker.",
-                                        "deployments",
-                                        "fallbacks",
-                                        "route."};  // scopes to here: read by pipeline::Pipeline
+constexpr std::string_view kShared[] = {
+    "max_connections_per_host",
+    "max_connections",
+    "http2",
+    "tls.verify",
+    "tls.ca_file",
+    "proxy",
+    "scopes",
+    "prices",
+    "retry.",
+    "breaker",
+    "breaker.",
+    "deployments",
+    "fallbacks",
+    "route.",
+    "cache.scope"};  // scopes to here: read by pipeline::Pipeline
 constexpr auto kKnown = [] {
   std::array<std::string_view, std::size(kEndpoint) + std::size(kShared)> all{};
   std::copy(std::begin(kShared), std::end(kShared),
@@ -64,7 +66,10 @@ constexpr std::string_view kCallKnown[] = {
     "tags",
     "meta.",
     "deadline_ms",
-    "route.key"};  // tags to here: read by pipeline::Pipeline
+    "route.key",
+    "cache",
+    "caller",
+    "ratelimit.wait_ms"};  // tags to here: read by pipeline::Pipeline
 // An error body is kept up to this size: enough for any provider's message.
 constexpr std::size_t kMaxErrorBody = 1 << 20;
 constexpr std::int64_t kMaxMs = std::int64_t{1} << 40;

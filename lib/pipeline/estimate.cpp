@@ -6,37 +6,41 @@
 namespace llmkit::pipeline {
 namespace {
 
-// OpenAI's per-message framing (docs/tokens.md); close enough for the
-// others, whose framing is not published.
-constexpr std::int64_t kPerMessage = 4;
+// OpenAI's counting recipe adds these per message and for the reply's
+// priming (tokenize/count.cpp); other providers' overheads are alike.
+constexpr std::int64_t kPerMessage = 3;
+constexpr std::int64_t kReplyPriming = 3;
+// Without a tokenizer for the model: the usual four bytes a token.
+constexpr std::int64_t kBytesPerToken = 4;
 
 }  // namespace
 
-std::int64_t estimate_tokens(const providers::ChatRequest& request, std::string_view model) {
-  bool known = true;
-  const auto count = [&](std::string_view text) -> std::int64_t {
-    if (text.empty()) return 0;
-    if (known) {
-      try {
-        return static_cast<std::int64_t>(tokenize::estimate(model, text).count);
-      } catch (const Error& e) {
-        if (e.status() != LLMKIT_NOT_FOUND) throw;
-        known = false;
-      }
-    }
-    // No tokenizer is known for the model: about four bytes a token.
-    return static_cast<std::int64_t>(text.size() + 3) / 4;
-  };
-  std::int64_t n = count(request.system);
+std::int64_t estimate_input_tokens(const providers::ChatRequest& request, std::string_view model) {
+  // One text for one count: the pieces' boundaries move a count by a token
+  // or two, well within what an estimate may be off. Images are not
+  // counted: the provider's usage charges them when the call settles.
+  String text = request.system;
+  std::int64_t messages = request.system.empty() ? 0 : 1;
   for (const providers::Message& m : request.messages) {
-    n += kPerMessage;
-    for (const providers::Part& p : m.parts) n += count(p.text);
-    for (const providers::ToolCall& c : m.tool_calls) n += count(c.name) + count(c.arguments);
+    ++messages;
+    for (const providers::Part& p : m.parts) (text += '\n') += p.text;
+    for (const providers::ToolCall& c : m.tool_calls) ((text += '\n') += c.name) += c.arguments;
   }
   for (const providers::Tool& t : request.tools) {
-    n += count(t.name) + count(t.description) + count(t.parameters);
+    (((text += '\n') += t.name) += t.description) += t.parameters;
   }
-  return n + request.max_tokens.value_or(0);
+  std::int64_t tokens = 0;
+  try {
+    tokens = static_cast<std::int64_t>(tokenize::estimate(model, text).count);
+  } catch (const Error& e) {
+    if (e.status() != LLMKIT_NOT_FOUND) throw;  // no tokenizer: estimate by size
+    tokens = (static_cast<std::int64_t>(text.size()) + kBytesPerToken - 1) / kBytesPerToken;
+  }
+  return tokens + messages * kPerMessage + kReplyPriming;
+}
+
+std::int64_t estimate_tokens(const providers::ChatRequest& request, std::string_view model) {
+  return estimate_input_tokens(request, model) + request.max_tokens.value_or(0);
 }
 
 }  // namespace llmkit::pipeline

@@ -11,6 +11,11 @@
 
 namespace llmkit::pipeline {
 
+// The prompt's tokens: every text counted as one with the model's tokenizer
+// (by size, four bytes a token, when llmkit knows none), plus the framing
+// of each message. Images are not counted: the answer's usage settles them.
+std::int64_t estimate_input_tokens(const providers::ChatRequest& request, std::string_view model);
+// The prompt's tokens plus the request's max_tokens.
 std::int64_t estimate_tokens(const providers::ChatRequest& request, std::string_view model);
 
 }  // namespace llmkit::pipeline

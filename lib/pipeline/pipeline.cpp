@@ -7,6 +7,8 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "pipeline/cache_stage.h"
+#include "pipeline/caller_limit.h"
 #include "pipeline/estimate.h"
 
 namespace llmkit::pipeline {
@@ -35,6 +37,11 @@ struct Pipeline::Call {
 
   // The call's tags ("tags": "a,b") and metadata ("meta.KEY").
   void read(const Options* call_options);
+
+  // Its place in the response cache and its caller's limit: each settles
+  // once, before the after round, or when the call is destroyed.
+  CacheStage cache;
+  CallerLimit limit;
 };
 
 Pipeline::Pipeline(const Options& options,
@@ -42,6 +49,7 @@ Pipeline::Pipeline(const Options& options,
     : scopes_(hooks::split_list(options.get_string("scopes", ""))),
       retry_(route::RetryPolicy::from(options)),
       prices_(&cost::PriceTable::builtin()),
+      cache_scope_(make_string(options.get_string("cache.scope", ""))),
       // The router's clients keep a reference to the transport, made next;
       // none uses it before a call.
       router_(options, environment, transport_),
@@ -168,6 +176,16 @@ client::Result failure(const Error& e) {
   return r;
 }
 
+// How long a call that misses waits for another filling the same key: its
+// time left, and at most this, after which the filler is presumed lost and
+// the waiter asks the provider itself (docs/cache.md).
+constexpr std::int64_t kFillWaitNs = 30'000'000'000;
+
+std::int64_t fill_wait_ns(std::int64_t deadline_us) {
+  if (deadline_us == 0) return kFillWaitNs;
+  return std::clamp<std::int64_t>((deadline_us - now_us()) * 1000, 0, kFillWaitNs);
+}
+
 int http_status_of(const client::Result& r) {
   return r.response ? r.response->http_status : 0;
 }
@@ -188,6 +206,30 @@ std::int64_t used_of(const client::Result& r) {
 }
 
 }  // namespace
+
+bool Pipeline::look_up_and_admit(Call& call, const providers::ChatRequest& request,
+                                 const Options* call_options, const Cancel* cancel,
+                                 const client::Client::ChunkFn& on_chunk, std::int64_t wait_ns,
+                                 client::Result& out) {
+  const std::string_view model = model_of(request);
+  try {
+    // The cache first: a hit spends none of the caller's limit.
+    if (call.cache.lookup(cache_.load(), cache_scope_, request, model, call_options, wait_ns,
+                          cancel, on_chunk, out)) {
+      return true;
+    }
+    call.limit.admit(limiter_.load(), request, model, call_options, cancel);
+  } catch (const Error& e) {
+    out = failure(e);
+    return true;
+  }
+  return false;
+}
+
+void Pipeline::store_and_settle(Call& call, const client::Result& result) noexcept {
+  call.limit.settle(result);
+  call.cache.store(result);
+}
 
 std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t start_us) {
   if (call_options == nullptr) return 0;
@@ -244,6 +286,11 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
     return result;
   }
   const providers::ChatRequest& sent = call.owned ? call.own : request;
+  if (look_up_and_admit(call, sent, call_options, cancel, on_chunk, fill_wait_ns(call.deadline_us),
+                        result)) {
+    if (call.registry) after(call, result);
+    return result;
+  }
   call.plan = router_.plan(model_of(sent), call_options);
   client::Client::ChunkFn chunk;
   if (on_chunk) {
@@ -287,6 +334,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
       break;
     }
   }
+  store_and_settle(call, result);
   if (call.registry) after(call, result);
   return result;
 }
@@ -316,9 +364,20 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
     call->done(std::move(early));
     return;
   }
+  // An async call never waits for another filling the cache: that would
+  // hold the caller's thread. A hit ends here, on this thread.
+  if (look_up_and_admit(*call, call->own, call->options ? &*call->options : nullptr, cancel,
+                        call->on_chunk, 0, early)) {
+    if (call->registry) after(*call, early);
+    // Refused (no answer): it never started, as a call that cannot be sent.
+    if (!early.response) fail(early.status, std::string(early.message));
+    call->done(std::move(early));
+    return;
+  }
   call->plan = router_.plan(model_of(call->own), call_options);
   if (std::optional<client::Result> failed = send(call, 0)) {
     // It never started: the hooks see why, the caller gets it.
+    store_and_settle(*call, *failed);
     if (call->registry) after(*call, *failed);
     fail(failed->status, std::string(failed->message));
   }
@@ -379,6 +438,7 @@ void Pipeline::tried(const std::shared_ptr<Call>& call, client::Result r) noexce
 }
 
 void Pipeline::finish(const std::shared_ptr<Call>& call, client::Result r) noexcept {
+  store_and_settle(*call, r);
   if (call->registry) after(*call, r);
   try {
     call->done(std::move(r));

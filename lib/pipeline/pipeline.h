@@ -4,15 +4,18 @@
 // error hooks and finally hooks (docs/hooks.md).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string_view>
 
+#include "cache/cache.h"
 #include "client/client.h"
 #include "core/alloc.h"
 #include "cost/pricing.h"
 #include "hooks/registry.h"
 #include "pipeline/router.h"
+#include "ratelimit/limiter.h"
 #include "route/retry.h"
 
 namespace llmkit::pipeline {
@@ -24,6 +27,11 @@ class Pipeline {
   // Hooks for the calls that start from now on; null: none. Calls already
   // running keep the registry they began with. Thread safety: any thread.
   void set_hooks(std::shared_ptr<hooks::Registry> registry);
+  // The response cache and the per-caller limiter of the calls that start
+  // from now on; null: none. Not owned: each must outlive the client.
+  // Thread safety: any thread.
+  void set_cache(cache::Cache* cache) { cache_.store(cache); }
+  void set_limiter(ratelimit::Limiter* limiter) { limiter_.store(limiter); }
 
   client::Result chat(const providers::ChatRequest& request, const Options* call_options,
                       const Cancel* cancel, const client::Client::ChunkFn& on_chunk);
@@ -48,6 +56,16 @@ class Pipeline {
   // The before round; true when it ended the call (`out` then holds how).
   bool before(Call& call, const providers::ChatRequest& request, client::Result& out) const;
   void after(Call& call, client::Result& result) const noexcept;
+  // After the before round: the cache, then the caller's limit
+  // (cache_stage.h, caller_limit.h). True when they ended the call: `out`
+  // holds a cached answer, or why not (a refusal has no answer). A
+  // `wait_ns` of 0 never waits for another call filling the cache.
+  bool look_up_and_admit(Call& call, const providers::ChatRequest& request,
+                         const Options* call_options, const Cancel* cancel,
+                         const client::Client::ChunkFn& on_chunk, std::int64_t wait_ns,
+                         client::Result& out);
+  // Before the after round: the answer into the cache, the limit settled.
+  static void store_and_settle(Call& call, const client::Result& result) noexcept;
   // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
   // Names the answer's deployment and provider, and sets its cost from the
@@ -75,6 +93,9 @@ class Pipeline {
   const cost::PriceTable* prices_;
   mutable std::mutex hooks_mutex_;
   std::shared_ptr<hooks::Registry> hooks_;
+  std::atomic<cache::Cache*> cache_{nullptr};
+  String cache_scope_;  // the "cache.scope" option: the tenant of the keys
+  std::atomic<ratelimit::Limiter*> limiter_{nullptr};
   Router router_;
   // Last, so destroyed first: its async calls end (their after hooks
   // running) while the rest, the router's clients included, is still here.

@@ -64,6 +64,78 @@ void append_json(String& out, const Response& r) {
   w.end_object();
 }
 
+namespace {
+
+using simdjson::dom::element;
+
+[[noreturn]] void not_an_answer(std::string_view why) {
+  fail(LLMKIT_INVALID_ARGUMENT, "not an answer as append_json writes it: " + std::string(why));
+}
+
+// Member `key` of `object`, which must be there with the type `want`.
+element field_of(element object, std::string_view key, simdjson::dom::element_type want) {
+  element v;
+  if (!object.is_object() || object.get_object()[key].get(v) || v.type() != want) {
+    not_an_answer(std::string(key) + " is missing or mistyped");
+  }
+  return v;
+}
+
+String text_of(element object, std::string_view key) {
+  return make_string(field_of(object, key, simdjson::dom::element_type::STRING).get_string());
+}
+
+std::int64_t count_of(element object, std::string_view key) {
+  element v;
+  if (!object.is_object() || object.get_object()[key].get(v) || !v.is_int64()) {
+    not_an_answer(std::string(key) + " is missing or not an integer");
+  }
+  return v.get_int64().value_unsafe();
+}
+
+llmkit_finish_reason finish_named(std::string_view name) {
+  for (int f = LLMKIT_FINISH_NONE; f <= LLMKIT_FINISH_ERROR; ++f) {
+    const auto reason = static_cast<llmkit_finish_reason>(f);
+    if (name == finish_name(reason)) return reason;
+  }
+  not_an_answer("unknown finish_reason " + std::string(name));
+}
+
+}  // namespace
+
+void read_json(element answer, Response& out) {
+  using Type = simdjson::dom::element_type;
+  if (!answer.is_object()) not_an_answer("not an object");
+  if (wire::has(answer, "error")) not_an_answer("an error answer");
+  out.text = text_of(answer, "text");
+  out.reasoning = text_of(answer, "reasoning");
+  if (wire::has(answer, "thinking")) {
+    for (const element block : field_of(answer, "thinking", Type::ARRAY).get_array()) {
+      Thinking t;
+      t.redacted = wire::has(block, "redacted");
+      if (t.redacted) {
+        t.signature = text_of(block, "redacted");
+      } else {
+        t.text = text_of(block, "text");
+        t.signature = text_of(block, "signature");
+      }
+      out.thinking.push_back(std::move(t));
+    }
+  }
+  out.finish = finish_named(field_of(answer, "finish_reason", Type::STRING).get_string().value());
+  const element usage = field_of(answer, "usage", Type::OBJECT);
+  out.usage.input = count_of(usage, "input_tokens");
+  out.usage.output = count_of(usage, "output_tokens");
+  out.usage.cached_input = count_of(usage, "cached_input_tokens");
+  out.usage.cache_write = count_of(usage, "cache_write_tokens");
+  out.usage.reasoning = count_of(usage, "reasoning_tokens");
+  for (const element call : field_of(answer, "tool_calls", Type::ARRAY).get_array()) {
+    ToolCall c{text_of(call, "id"), text_of(call, "name"), text_of(call, "arguments"), {}};
+    if (wire::has(call, "signature")) c.signature = text_of(call, "signature");
+    out.tool_calls.push_back(std::move(c));
+  }
+}
+
 void add_response(ChatRequest& request, const Response& answer) {
   if (answer.status != LLMKIT_OK) {
     fail(LLMKIT_INVALID_ARGUMENT, "an error answer is no turn to add (" +

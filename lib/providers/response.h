@@ -1,6 +1,8 @@
 // The normalised answer of every provider (docs/providers.md).
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -49,6 +51,8 @@ struct Response {
   std::int64_t first_token_us = -1;
   std::int64_t max_gap_us = 0;  // the longest pause between two stream chunks
   std::int64_t chunks = 0;
+
+  bool cached = false;  // served from the client's response cache (docs/cache.md)
 };
 
 const char* finish_name(llmkit_finish_reason finish) noexcept;
@@ -57,6 +61,11 @@ const char* finish_name(llmkit_finish_reason finish) noexcept;
 // text, reasoning, thinking (when there is any), finish_reason, usage,
 // tool_calls, and error for an error.
 void append_json(String& out, const Response& r);
+
+// Reads back what append_json wrote for an answer (not an error): text,
+// reasoning, thinking, finish reason, usage and tool calls, exactly.
+// INVALID_ARGUMENT for anything else, an error answer included.
+void read_json(simdjson::dom::element answer, Response& out);
 
 // Appends the assistant turn of `answer` to `request`: its thinking, text
 // and tool calls (llmkit_request_add_response). INVALID_ARGUMENT for an error

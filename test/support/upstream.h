@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,6 +31,14 @@ class Upstream {
   // "query", "headers", "body"}.
   std::string requests() const { return control("GET"); }
   void clear_requests() const { control("DELETE"); }
+  // How many POSTs it has logged.
+  std::size_t requests_sent() const {
+    const std::string log = requests();
+    std::size_t n = 0;
+    for (auto at = log.find("\"path\""); at != std::string::npos; at = log.find("\"path\"", at + 1))
+      ++n;
+    return n;
+  }
 
  private:
   std::string control(const char* method) const {

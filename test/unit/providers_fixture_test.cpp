@@ -108,6 +108,28 @@ TEST(ProvidersFixture, EachParsesToItsExpectedAnswer) {
   }
 }
 
+// The response cache stores answers as append_json writes them.
+TEST(ProvidersFixture, EachNormalisedAnswerReadsBackExactly) {
+  int answers = 0;
+  for (const auto& c : cases()) {
+    SCOPED_TRACE(c.body_file);
+    const std::string want = expected(c);
+    simdjson::dom::parser parser;
+    Response r;
+    if (want.find(R"("error":)") != std::string::npos) {
+      EXPECT_THROW(read_json(parser.parse(want), r), Error);  // only answers are read
+      continue;
+    }
+    read_json(parser.parse(want), r);
+    EXPECT_EQ(normalised(r), want);
+    ++answers;
+  }
+  EXPECT_GE(answers, 20);
+  simdjson::dom::parser parser;
+  Response r;
+  EXPECT_THROW(read_json(parser.parse(std::string(R"({"text": "hi"})")), r), Error);
+}
+
 TEST(ProvidersFixture, StreamsGiveTheSameAnswerByteByByteAndInRandomSplits) {
   std::mt19937 rng(20261123);
   for (const auto& c : cases()) {

@@ -23,6 +23,12 @@ public sealed class Cache : IDisposable {
 
   readonly CacheHandle handle;
 
+  volatile bool disposed;
+
+  // For a client to hold (Client.Cache): the native object lives on
+  // until the clients holding it let go.
+  internal CacheHandle Handle => disposed ? throw new ObjectDisposedException(nameof(Cache)) : handle;
+
   /// <param name="options">Integers: "max_entries" (default 100000),
   /// "max_bytes" (default 64 MiB), "shards" (default 16), "ttl" in seconds
   /// (default 3600). Strings: "temperature", "cache" (the default) or "skip"
@@ -280,9 +286,13 @@ public sealed class Cache : IDisposable {
 
   /// <summary>Frees the cache and its in-memory entries now rather than at
   /// finalization, or, while calls are still running on other threads (a
-  /// GetOrFill waiting), as soon as the last of them returns. Once freed, any
-  /// use throws ObjectDisposedException.</summary>
-  public void Dispose() => handle.Dispose();
+  /// GetOrFill waiting), as soon as the last of them returns; a client it is
+  /// set on (<see cref="Client.Cache"/>) keeps it until it lets go. Once
+  /// disposed, any use throws ObjectDisposedException.</summary>
+  public void Dispose() {
+    disposed = true;
+    handle.Dispose();
+  }
 }
 
 /// <summary>The statistics of a <see cref="Cache"/>; see <see cref="Cache.Stat"/>.</summary>

@@ -33,7 +33,9 @@ public sealed class Client : IDisposable {
   static readonly DoneCallback DoneCallback = OnDone;
 
   readonly ClientHandle handle;
-  Hooks hooks;  // under `handle`'s lock
+  Hooks hooks;              // under `handle`'s lock
+  Cache cache;              // likewise
+  RateLimiter rateLimiter;  // likewise
 
   // The depth of this thread's calls into llmkit_client_chat*: a hook that
   // runs where it is 0 runs on a thread of llmkit's (Hooks.OnHook).
@@ -52,7 +54,8 @@ public sealed class Client : IDisposable {
   /// (tries per call in all, default 3; "1": no retry), "retry.base_ms",
   /// "retry.max_ms"; "breaker" (default "true": a circuit breaker per model,
   /// <see cref="BreakerStats"/>) and "breaker.*"; "prices" (for
-  /// <see cref="Response.CostUsd"/>). See the "Provider
+  /// <see cref="Response.CostUsd"/>); "cache.scope" (the tenant of its
+  /// <see cref="Cache"/> keys). See the "Provider
   /// calls" section of llmkit.h. The client copies
   /// them: <paramref name="options"/> may be changed or disposed afterwards.</param>
   /// <exception cref="LlmkitException">InvalidArgument for an unknown option
@@ -67,8 +70,10 @@ public sealed class Client : IDisposable {
   /// "true" (stream without a callback, for the timing figures), "raw" =
   /// "true" (keep the body in <see cref="Response.Raw"/>), "deadline_ms"
   /// (the whole call, retries and their waits included), the client's
-  /// "timeout.*" and "header.NAME" options for this call, and for the hooks
-  /// "tags" ("a,b") and "meta.KEY".</param>
+  /// "timeout.*" and "header.NAME" options for this call, for the hooks
+  /// "tags" ("a,b") and "meta.KEY", "cache" ("use", "bypass", "refresh";
+  /// <see cref="Cache"/>), "caller" and "ratelimit.wait_ms"
+  /// (<see cref="RateLimiter"/>).</param>
   /// <param name="cancellationToken">Cancelling it from any thread ends the call at once.</param>
   /// <remarks>A call failing as another try may cure (rate limited,
   /// overloaded, the network, a timeout, a 5xx) is tried again after a
@@ -256,6 +261,51 @@ public sealed class Client : IDisposable {
   }
 
   static readonly HooksHandle NoHooks = new HooksHandle();
+
+  /// <summary>The response cache in front of this client's calls, for the
+  /// calls that start from now on; null (the default) for none. A call is
+  /// keyed by its request as made (after the before hooks), its model and
+  /// the client's "cache.scope", not by the provider that answers. A hit
+  /// ends the call with the stored answer (<see cref="Response.Cached"/>,
+  /// <see cref="Response.CostUsd"/> 0, <see cref="Response.Attempts"/> 1),
+  /// spends no rate limit, and streams through the call's callback first
+  /// (docs/cache.md). The client holds the cache's native object while it
+  /// is set, also after <see cref="Llmkit.Cache.Dispose"/>.</summary>
+  /// <exception cref="ObjectDisposedException">Set to a disposed cache.</exception>
+  public Cache Cache {
+    get { return cache; }
+    set {
+      lock (handle) {
+        CacheHandle set = value?.Handle;
+        handle.Attach(set, () => Native.llmkit_client_set_cache(handle, set ?? NoCache));
+        cache = value;
+      }
+    }
+  }
+
+  static readonly CacheHandle NoCache = new CacheHandle();
+
+  /// <summary>The per-caller rate limit of this client's calls, for the
+  /// calls that start from now on; null (the default) for none. The key is
+  /// the call option "caller" ("" without one); each call is one request,
+  /// a concurrency slot and its estimated tokens, settled to the provider's
+  /// usage when it ends. A refused call throws RateLimited naming the
+  /// caller, without reaching the provider; the call option
+  /// "ratelimit.wait_ms" waits that long for room instead
+  /// (docs/ratelimit.md). Held as <see cref="Cache"/> is.</summary>
+  /// <exception cref="ObjectDisposedException">Set to a disposed limiter.</exception>
+  public RateLimiter RateLimiter {
+    get { return rateLimiter; }
+    set {
+      lock (handle) {
+        RateLimiterHandle set = value?.Handle;
+        handle.Attach(set, () => Native.llmkit_client_set_ratelimiter(handle, set ?? NoLimiter));
+        rateLimiter = value;
+      }
+    }
+  }
+
+  static readonly RateLimiterHandle NoLimiter = new RateLimiterHandle();
 
   /// <summary>The figures of the circuit breaker of <paramref name="model"/>,
   /// one per model of the client (the "breaker.*" options; docs/providers.md,
@@ -477,13 +527,21 @@ internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid {
   // The managed id of the client's loop thread, once it has run C# (0 before).
   public volatile int LoopThread;
 
-  // The hooks attached: counted as a reference to their handle (which
-  // frees the set and lets go of its callbacks only when released by all),
-  // given back when this client is freed or attaches others.
+  // What C holds for the client: the hooks, the cache and the limiter,
+  // each counted as a reference to its handle (which frees the object only
+  // when released by all), given back when this client is freed or holds
+  // another.
   HooksHandle hooks;
+  CacheHandle cache;
+  RateLimiterHandle limiter;
 
-  // Sets `set` (null: none) as the hooks C holds for the client.
-  public void Attach(HooksHandle set, Action attach) {
+  // Sets `set` (null: none) as the hooks, cache or limiter C holds for the
+  // client, `attach` telling C.
+  public void Attach(HooksHandle set, Action attach) => Hold(ref hooks, set, attach);
+  public void Attach(CacheHandle set, Action attach) => Hold(ref cache, set, attach);
+  public void Attach(RateLimiterHandle set, Action attach) => Hold(ref limiter, set, attach);
+
+  static void Hold<T>(ref T held, T set, Action attach) where T : SafeHandle {
     bool added = false;
     if (set != null) set.DangerousAddRef(ref added);  // ObjectDisposedException once disposed
     try {
@@ -492,12 +550,14 @@ internal sealed class ClientHandle : SafeHandleZeroOrMinusOneIsInvalid {
       if (added) set.DangerousRelease();
       throw;
     }
-    Interlocked.Exchange(ref hooks, set)?.DangerousRelease();
+    Interlocked.Exchange(ref held, set)?.DangerousRelease();
   }
 
   protected override bool ReleaseHandle() {
     NativePINVOKE.csharp_llmkit_client_free(handle);
     Interlocked.Exchange(ref hooks, null)?.DangerousRelease();
+    Interlocked.Exchange(ref cache, null)?.DangerousRelease();
+    Interlocked.Exchange(ref limiter, null)?.DangerousRelease();
     return true;
   }
 }

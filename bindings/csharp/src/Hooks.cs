@@ -256,6 +256,10 @@ public sealed class HookEvent {
   /// null before or without an answer, or when the model has no price.</summary>
   public double? CostUsd => Llmkit.Response.Cost(Number("cost_usd"));
 
+  /// <summary>Whether the answer came from the client's cache, as
+  /// <see cref="Llmkit.Response.Cached"/>.</summary>
+  public bool Cached => Number("cached") == 1;
+
   /// <summary>The call's answer, copied (after hooks; error hooks when the
   /// provider answered); null when none.</summary>
   public Response Response {

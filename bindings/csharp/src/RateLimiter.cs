@@ -16,6 +16,12 @@ public sealed class RateLimiter : IDisposable {
 
   readonly RateLimiterHandle handle;
 
+  volatile bool disposed;
+
+  // For a client to hold (Client.RateLimiter): the native object lives on
+  // until the clients holding it let go.
+  internal RateLimiterHandle Handle => disposed ? throw new ObjectDisposedException(nameof(RateLimiter)) : handle;
+
   /// <param name="options">Integers: "requests" and "tokens" per window,
   /// "window" in seconds (default 60), "burst_requests" and "burst_tokens"
   /// (default: the limit), "concurrency" (requests in flight); 0 or unset turns
@@ -126,9 +132,13 @@ public sealed class RateLimiter : IDisposable {
 
   /// <summary>Frees the limiter now rather than at finalization, or, while
   /// calls are still running on other threads (an Acquire waiting), as soon as
-  /// the last of them returns. Once freed, any use throws
-  /// ObjectDisposedException.</summary>
-  public void Dispose() => handle.Dispose();
+  /// the last of them returns; a client it is set on
+  /// (<see cref="Client.RateLimiter"/>) keeps it until it lets go. Once
+  /// disposed, any use throws ObjectDisposedException.</summary>
+  public void Dispose() {
+    disposed = true;
+    handle.Dispose();
+  }
 }
 
 /// <summary>What <see cref="RateLimiter.Check(string, ulong)"/> decided.</summary>

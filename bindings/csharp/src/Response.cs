@@ -66,8 +66,12 @@ public sealed class Response {
   /// <summary>Output tokens per second after the first token.</summary>
   public double OutputTokensPerSecond { get; }
 
-  /// <summary>The tries the call took, retries included.</summary>
+  /// <summary>The tries the call took, retries included (1 for an answer
+  /// from the cache or a hook).</summary>
   public int Attempts { get; }
+
+  /// <summary>Whether the answer came from the client's <see cref="Client.Cache"/>.</summary>
+  public bool Cached { get; }
 
   /// <summary>The answer's cost in US dollars, from the client's price table
   /// (docs/cost.md): 0 for an answer no provider was paid for (a before
@@ -127,6 +131,7 @@ public sealed class Response {
     Chunks = (long)Number(r, "chunks");
     OutputTokensPerSecond = Number(r, "output_tokens_per_second");
     Attempts = (int)Number(r, "attempts");
+    Cached = Number(r, "cached") == 1;
     CostUsd = Cost(Number(r, "cost_usd"));
     ErrorMessage = Get(r, "error.message");
     ErrorDetail = Get(r, "error.detail");

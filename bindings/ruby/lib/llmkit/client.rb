@@ -253,12 +253,15 @@ module Llmkit
     # first streamed piece (nil unstreamed). max_gap: the longest pause
     # between two pieces. chunks: pieces streamed. tokens_per_second:
     # output tokens after the first. attempts: the tries the call took,
-    # retries included.
+    # retries included (1 for an answer from the cache or a hook).
     attr_reader :latency, :first_token, :max_gap, :chunks, :tokens_per_second, :attempts
     # cost_usd: the answer's cost in US dollars from the client's price
     # table (docs/cost.md): 0.0 for an answer no provider was paid for (a
     # before hook's), nil when the model has no price.
     attr_reader :cost_usd
+
+    # Whether the answer came from the client's cache (Client#cache=).
+    def cached? = @cached
     # raw: the body as received, with the call option raw: true (nil
     # otherwise). json: the normalised answer as one JSON object (to_h
     # parses it).
@@ -266,7 +269,7 @@ module Llmkit
 
     NUMBERS = %w[status http_status input_tokens output_tokens cached_input_tokens cache_write_tokens
                  reasoning_tokens retry_after_ms latency_ms first_token_ms max_gap_ms chunks
-                 output_tokens_per_second tool_calls thinking attempts cost_usd].freeze
+                 output_tokens_per_second tool_calls thinking attempts cost_usd cached].freeze
     private_constant :NUMBERS
 
     # Parses a recorded answer of `provider` ("openai", "anthropic",
@@ -336,7 +339,7 @@ module Llmkit
         retry_after: seconds[n["retry_after_ms"]], latency: seconds[n["latency_ms"]],
         first_token: seconds[n["first_token_ms"]], max_gap: seconds[n["max_gap_ms"]],
         chunks: n["chunks"].to_i, tokens_per_second: n["output_tokens_per_second"],
-        attempts: n["attempts"].to_i, cost_usd: cost(n["cost_usd"]),
+        attempts: n["attempts"].to_i, cost_usd: cost(n["cost_usd"]), cached: n["cached"] == 1,
         raw: presence(get["raw"]), json: Native.response_json(handle)
       )
     end
@@ -414,7 +417,8 @@ module Llmkit
     # "a,b"), "retry.attempts" (tries per call in all, default 3; 1: no
     # retry), "retry.base_ms", "retry.max_ms", "breaker" (default true: a
     # circuit breaker per model, #breaker_stats) and "breaker.*", "prices"
-    # (Response#cost_usd), and the rest of llmkit.h. An unknown
+    # (Response#cost_usd), "cache.scope" (the tenant of its cache keys,
+    # #cache=), and the rest of llmkit.h. An unknown
     # option or a bad value raises InvalidArgumentError naming it; a
     # provider that needs a key and has none, AuthError. The options are
     # copied.
@@ -456,7 +460,8 @@ module Llmkit
     # (for the timings); deadline_ms: the whole call, retries and their
     # waits included; "timeout.total" and the other timeouts in ms;
     # "header.NAME"; for the hooks (Client#hooks=), tags: "a,b" and
-    # "meta.KEY". `cancel` (an Llmkit::Cancel) ends the call with
+    # "meta.KEY"; cache: "use", "bypass" or "refresh" (#cache=); caller and
+    # "ratelimit.wait_ms" (#ratelimiter=). `cancel` (an Llmkit::Cancel) ends the call with
     # CancelledError from any thread, as Ruby's own Thread#raise,
     # Thread#kill or Ctrl-C end it with their own effect (the call runs
     # without the GVL); an interrupt that raises nothing ends it with
@@ -552,6 +557,44 @@ module Llmkit
 
     # The Llmkit::Hooks attached, or nil.
     def hooks = @hooks_link&.hooks
+
+    # Puts `cache` (an Llmkit::Cache) in front of the calls that start from
+    # now on; nil takes it away. A call is keyed by its request as made
+    # (after the before hooks), its model and the client's "cache.scope",
+    # not by the provider that answers. A hit ends the call with the stored
+    # answer (Response#cached?, cost_usd 0.0, attempts 1), spends no rate
+    # limit, and streams through the call's block first (docs/cache.md).
+    # The client keeps `cache` referenced while it is set; do not close it
+    # while a client uses it: close the clients first.
+    def cache=(cache)
+      raise TypeError, "cache must be an Llmkit::Cache or nil, not #{cache.class}" unless cache.nil? || cache.is_a?(Cache)
+
+      Native.client_set_cache(handle, cache&.__send__(:handle))
+      @cache = cache
+    end
+
+    # The Llmkit::Cache set, or nil.
+    attr_reader :cache
+
+    # Limits the calls that start from now on per caller with `limiter` (an
+    # Llmkit::RateLimiter); nil takes it away. The key is the call option
+    # caller ("" without one); each call is one request, a concurrency slot
+    # and its estimated tokens, settled to the provider's usage when it
+    # ends. A refused call raises RateLimitedError naming the caller without
+    # reaching the provider; the call option "ratelimit.wait_ms" waits that
+    # long for room instead (docs/ratelimit.md). Kept referenced as #cache=
+    # keeps its cache; do not close it while a client uses it.
+    def ratelimiter=(limiter)
+      unless limiter.nil? || limiter.is_a?(RateLimiter)
+        raise TypeError, "ratelimiter must be an Llmkit::RateLimiter or nil, not #{limiter.class}"
+      end
+
+      Native.client_set_ratelimiter(handle, limiter&.__send__(:handle))
+      @ratelimiter = limiter
+    end
+
+    # The Llmkit::RateLimiter set, or nil.
+    attr_reader :ratelimiter
 
     # A model's circuit breaker (docs/providers.md, "Circuit breakers"):
     # state :closed (calls go), :open (they fail at once with

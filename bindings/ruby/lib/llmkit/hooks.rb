@@ -354,6 +354,9 @@ module Llmkit
     # without an answer, or when the model has no price.
     def cost_usd = Response.__send__(:cost, Native.hook_event_number(native, "cost_usd"))
 
+    # Whether the answer came from the client's cache, as Response#cached?.
+    def cached? = Native.hook_event_number(native, "cached") == 1
+
     # The call's answer, a Response (after; error when the provider
     # answered), or nil.
     def response
