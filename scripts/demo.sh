@@ -57,5 +57,12 @@ cc examples/c/chat.c -o "$tmp/chat" \
   $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
 "$tmp/chat" "http://127.0.0.1:$port" --timing
 
+echo "== the main job: one client through the whole pipeline (hooks in two scopes, two deployments"
+echo "   with a fallback rule, a cache hit, a rate-limited caller, a retry, a fallback, a stream)"
+# shellcheck disable=SC2046
+cc examples/c/pipeline.c -o "$tmp/pipeline" \
+  $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
+"$tmp/pipeline" "http://127.0.0.1:$port" --timing
+
 echo "== a recorded answer, normalised: llmkit replay"
 "$stage/bin/llmkit" replay --provider anthropic --stream test/fixtures/anthropic/stream_tool_use.sse

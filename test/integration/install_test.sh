@@ -51,4 +51,9 @@ done
 port=$(sed -n 's/^port //p' "$TMP/upstream")
 LD_LIBRARY_PATH="$prefix/lib" "$TMP/chat" "http://127.0.0.1:$port" > "$TMP/out-chat"
 diff -u "$ex/chat_expected.txt" "$TMP/out-chat" || fail "the chat example printed something else"
+# 6. the whole pipeline (make demo's main job), against the same fake provider
+# shellcheck disable=SC2046
+gcc -std=c99 -Wall -Werror $san "$ex/pipeline.c" -o "$TMP/pipeline" $(pkg-config --cflags --libs llmkit)
+LD_LIBRARY_PATH="$prefix/lib" "$TMP/pipeline" "http://127.0.0.1:$port" > "$TMP/out-pipeline"
+diff -u "$ex/pipeline_expected.txt" "$TMP/out-pipeline" || fail "the pipeline example printed something else"
 echo "install: pkg-config and find_package builds ok"
