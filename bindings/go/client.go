@@ -13,7 +13,8 @@ import (
 )
 
 // Client calls one provider: OpenAI Chat Completions, any
-// OpenAI-compatible server, Anthropic Messages, Gemini or Ollama. It runs
+// OpenAI-compatible server, Anthropic Messages, Gemini or Ollama, or routes
+// among several deployments of them ("deployments"). It runs
 // one HTTP event loop on a background thread with a shared connection pool,
 // which every call shares: a Client is safe for concurrent use by any
 // number of goroutines, except Close. Call Close when done; a finalizer
@@ -30,10 +31,13 @@ import (
 // scopes it is in, "a,b"), "header.NAME" to send the header NAME on
 // every call, "retry.attempts" (tries per call in all, default 3; 1: no
 // retry), "retry.base_ms", "retry.max_ms", "breaker" (default "true": a
-// circuit breaker per model, BreakerStats) with "breaker.failure_rate",
+// circuit breaker per deployment, BreakerStats) with "breaker.failure_rate",
 // "breaker.min_calls", "breaker.window_ms", "breaker.open_ms",
-// "breaker.probes", "prices" (Response.Cost; docs/cost.md), and
-// "cache.scope" (the tenant of its cache keys, SetCache). The key
+// "breaker.probes", "prices" (Response.Cost; docs/cost.md),
+// "cache.scope" (the tenant of its cache keys, SetCache), and
+// "deployments", "fallbacks", "route.strategy" to route among several
+// deployments (docs/routing.md; Response.Deployment names the one that
+// answered). The key
 // is sent only in the provider's auth header, never in errors or
 // responses.
 type Client struct {
@@ -396,7 +400,7 @@ func readVectors(v uintptr) (*Embeddings, error) {
 	return e, nil
 }
 
-// BreakerState is the state of a model's circuit breaker; values match
+// BreakerState is the state of a deployment's circuit breaker; values match
 // llmkit_client_breaker_stat's "state".
 type BreakerState int
 
@@ -416,7 +420,7 @@ func (s BreakerState) String() string {
 	return fmt.Sprintf("BreakerState(%d)", int(s))
 }
 
-// BreakerStats are the figures of a model's circuit breaker
+// BreakerStats are the figures of a deployment's circuit breaker
 // (docs/providers.md, "Circuit breakers").
 type BreakerStats struct {
 	State    BreakerState
@@ -428,14 +432,15 @@ type BreakerStats struct {
 	RetryIn time.Duration
 }
 
-// BreakerStats returns the figures of the circuit breaker of model, one
-// per model of the client ("breaker.*" options). Before the first call to
-// model, or with "breaker" "false", the error matches ErrNotFound.
-func (c *Client) BreakerStats(model string) (BreakerStats, error) {
+// BreakerStats returns the figures of the circuit breaker of deployment:
+// a name in the client's "deployments", or a model of its own provider
+// ("breaker.*" options). Before the first call to it, or with "breaker"
+// "false", the error matches ErrNotFound.
+func (c *Client) BreakerStats(deployment string) (BreakerStats, error) {
 	if c.h == 0 {
 		return BreakerStats{}, errClientClosed
 	}
-	if err := checkName("model", model); err != nil {
+	if err := checkName("deployment", deployment); err != nil {
 		return BreakerStats{}, err
 	}
 	defer runtime.KeepAlive(c)
@@ -449,7 +454,7 @@ func (c *Client) BreakerStats(model string) (BreakerStats, error) {
 		{"calls", &s.Calls}, {"failures", &s.Failures}, {"retry_in_ms", &retryIn},
 	} {
 		var v int64 // not f.to: cgo checks the whole Go object an out-parameter points into
-		if err := check(raw.Client_breaker_stat(c.h, model, f.name, &v)); err != nil {
+		if err := check(raw.Client_breaker_stat(c.h, deployment, f.name, &v)); err != nil {
 			return BreakerStats{}, err
 		}
 		*f.to = v

@@ -27,11 +27,15 @@ type Response struct {
 	Usage           Usage
 	// ToolCalls are the calls the model asked for, in order.
 	ToolCalls []ToolCall
-	// Model and ID are the provider's; Provider is the client's
-	// ("openai", "anthropic" ...).
+	// Model and ID are the provider's; Provider is that of the
+	// deployment that answered ("openai", "anthropic" ...).
 	Model    string
 	ID       string
 	Provider string
+	// Deployment is the deployment that answered, or gave the last failure:
+	// its name in the client's "deployments" (docs/routing.md), or the model
+	// of the client's own provider.
+	Deployment string
 
 	// Status is the outcome: StatusOK, or the status of the error.
 	Status Status
@@ -206,6 +210,7 @@ func readResponse(h uintptr) *Response {
 		Model:                 text("model"),
 		ID:                    text("id"),
 		Provider:              text("provider"),
+		Deployment:            text("deployment"),
 		Status:                Status(number("status")),
 		HTTPStatus:            int(number("http_status")),
 		RetryAfter:            ms("retry_after_ms"),

@@ -10,7 +10,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Llmkit {
 
 /// <summary>Calls one provider: OpenAI Chat Completions (and any
-/// OpenAI-compatible server), Anthropic Messages, Gemini or Ollama. Each
+/// OpenAI-compatible server), Anthropic Messages, Gemini or Ollama, or routes
+/// among several deployments of them ("deployments"). Each
 /// client runs one HTTP event loop on a background thread with a shared
 /// connection pool; one instance may be used by any number of threads at
 /// once. docs/providers.md describes how each provider's answer becomes one
@@ -52,10 +53,12 @@ public sealed class Client : IDisposable {
   /// "embeddings.concurrency"; "scopes" (the hooks' scopes it is in, "a,b");
   /// "header.NAME" to send the header NAME on every call; "retry.attempts"
   /// (tries per call in all, default 3; "1": no retry), "retry.base_ms",
-  /// "retry.max_ms"; "breaker" (default "true": a circuit breaker per model,
-  /// <see cref="BreakerStats"/>) and "breaker.*"; "prices" (for
+  /// "retry.max_ms"; "breaker" (default "true": a circuit breaker per
+  /// deployment, <see cref="BreakerStats"/>) and "breaker.*"; "prices" (for
   /// <see cref="Response.CostUsd"/>); "cache.scope" (the tenant of its
-  /// <see cref="Cache"/> keys). See the "Provider
+  /// <see cref="Cache"/> keys); "deployments" and "fallbacks" (JSON text or a
+  /// file: routing among several deployments, docs/routing.md;
+  /// <see cref="Response.Deployment"/> names the one that answered). See the "Provider
   /// calls" section of llmkit.h. The client copies
   /// them: <paramref name="options"/> may be changed or disposed afterwards.</param>
   /// <exception cref="LlmkitException">InvalidArgument for an unknown option
@@ -84,8 +87,9 @@ public sealed class Client : IDisposable {
   /// ProviderError, Timeout) with the answer in
   /// <see cref="LlmkitException.Response"/>; Network, Timeout for the
   /// transport (a stream cut short is Network, "stream truncated"), with no
-  /// Response; Unavailable while the model's circuit is open
-  /// (<see cref="BreakerStats"/>); InvalidArgument or Unsupported for a
+  /// Response; Unavailable while the deployment's circuit is open
+  /// (<see cref="BreakerStats"/>); NotFound for a model no deployment
+  /// serves; InvalidArgument or Unsupported for a
   /// request the provider cannot take.</exception>
   /// <exception cref="OperationCanceledException">The token was cancelled;
   /// its InnerException is the library's LlmkitException (Status.Cancelled).</exception>
@@ -307,12 +311,12 @@ public sealed class Client : IDisposable {
 
   static readonly RateLimiterHandle NoLimiter = new RateLimiterHandle();
 
-  /// <summary>The figures of the circuit breaker of <paramref name="model"/>,
-  /// one per model of the client (the "breaker.*" options; docs/providers.md,
-  /// "Circuit breakers").</summary>
+  /// <summary>The figures of the circuit breaker of <paramref name="deployment"/>:
+  /// a name in the client's "deployments", or a model of its own provider
+  /// (the "breaker.*" options; docs/providers.md, "Circuit breakers").</summary>
   /// <exception cref="LlmkitException">NotFound before the first call to
-  /// <paramref name="model"/>, or with "breaker" = "false".</exception>
-  public BreakerStats BreakerStats(string model) => new BreakerStats(handle, model);
+  /// <paramref name="deployment"/>, or with "breaker" = "false".</exception>
+  public BreakerStats BreakerStats(string deployment) => new BreakerStats(handle, deployment);
 
   /// <summary>Frees the client now rather than at finalization: async calls
   /// still running end with LlmkitException Cancelled; blocking calls running
@@ -432,7 +436,7 @@ public enum BreakerState {
   HalfOpen = 2,
 }
 
-/// <summary>A model's circuit breaker (<see cref="Client.BreakerStats"/>).</summary>
+/// <summary>A deployment's circuit breaker (<see cref="Client.BreakerStats"/>).</summary>
 public readonly struct BreakerStats {
   public BreakerState State { get; }
 
@@ -451,19 +455,19 @@ public readonly struct BreakerStats {
   /// <summary>While open, the time until the next probe goes.</summary>
   public TimeSpan RetryIn { get; }
 
-  // Reads the breaker of `model` in `client`.
-  internal BreakerStats(ClientHandle client, string model) {
-    State = (BreakerState)Stat(client, model, "state");  // first: NotFound for a model not called yet
-    Opened = Stat(client, model, "opened");
-    Rejected = Stat(client, model, "rejected");
-    Calls = Stat(client, model, "calls");
-    Failures = Stat(client, model, "failures");
-    RetryIn = TimeSpan.FromMilliseconds(Stat(client, model, "retry_in_ms"));
+  // Reads the breaker of `deployment` in `client`.
+  internal BreakerStats(ClientHandle client, string deployment) {
+    State = (BreakerState)Stat(client, deployment, "state");  // first: NotFound for one not called yet
+    Opened = Stat(client, deployment, "opened");
+    Rejected = Stat(client, deployment, "rejected");
+    Calls = Stat(client, deployment, "calls");
+    Failures = Stat(client, deployment, "failures");
+    RetryIn = TimeSpan.FromMilliseconds(Stat(client, deployment, "retry_in_ms"));
   }
 
-  static long Stat(ClientHandle client, string model, string name) {
+  static long Stat(ClientHandle client, string deployment, string name) {
     long value;
-    Native.llmkit_client_breaker_stat(client, model, name, out value);
+    Native.llmkit_client_breaker_stat(client, deployment, name, out value);
     return value;
   }
 }

@@ -37,8 +37,14 @@ public sealed class Response {
   /// <summary>The provider's id of the answer.</summary>
   public string Id { get; }
 
-  /// <summary>"openai", "anthropic", "gemini", "ollama" or "openai-compatible".</summary>
+  /// <summary>The provider of the deployment that answered: "openai",
+  /// "anthropic", "gemini", "ollama" or "openai-compatible".</summary>
   public string Provider { get; }
+
+  /// <summary>The deployment that answered (or gave the last failure): its
+  /// name in the client's "deployments" (docs/routing.md), or the model of
+  /// the client's own provider.</summary>
+  public string Deployment { get; }
 
   /// <summary>Ok, or the provider's error as a status (RateLimited, Overloaded, ...).</summary>
   public Status Status { get; }
@@ -122,6 +128,7 @@ public sealed class Response {
     Model = Get(r, "model");
     Id = Get(r, "id");
     Provider = Get(r, "provider");
+    Deployment = Get(r, "deployment");
     Status = (Status)(int)Number(r, "status");
     HttpStatus = (int)Number(r, "http_status");
     RetryAfter = Duration(Number(r, "retry_after_ms"));

@@ -1,16 +1,18 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 using NUnit.Framework;
 
 namespace Llmkit.Tests {
 
-// A client's calls through a Cache and a RateLimiter, against
-// test/upstream/upstream.py.
+// A client's calls through a Cache, a RateLimiter and the router among
+// deployments (docs/routing.md), against test/upstream/upstream.py.
 [TestFixture]
 public class ClientStagesTests {
   Upstream upstream;
   Client client;
+  Client routed;  // made by RoutedClient
 
   [TestFixtureSetUp]
   public void StartUpstream() {
@@ -34,6 +36,8 @@ public class ClientStagesTests {
   [TearDown]
   public void End() {
     client.Dispose();
+    routed?.Dispose();
+    routed = null;
   }
 
   static Cache NewCache() {
@@ -106,6 +110,58 @@ public class ClientStagesTests {
       Chat("caller", "team-b");
       Assert.AreEqual(2, upstream.Requests().Count);
     }
+  }
+
+  // Two deployments on the upstream: "primary" (OpenAI) serving the group
+  // "chat", sending the fault header `primaryFault`, and "backup"
+  // (Anthropic), which "chat" falls back to on server errors. Two tries per
+  // group, a millisecond apart.
+  Client RoutedClient(string primaryFault = "") {
+    string deployments = $@"[
+      {{""name"": ""primary"", ""provider"": ""openai"", ""base_url"": ""{upstream.BaseUrl("openai")}"",
+        ""api_key"": ""sk-test"", ""model"": ""gpt-4o-mini"", ""group"": ""chat"",
+        ""header.x-upstream-fault"": ""{primaryFault}""}},
+      {{""name"": ""backup"", ""provider"": ""anthropic"", ""base_url"": ""{upstream.BaseUrl("anthropic")}"",
+        ""api_key"": ""sk-test"", ""model"": ""claude-3-5-haiku-latest""}}]";
+    using (Options o = ClientTests.Opts("deployments", deployments,
+                                        "fallbacks", @"[{""from"": ""chat"", ""to"": [""backup""], ""on"": [""server""]}]",
+                                        "retry.attempts", "2", "retry.base_ms", "1")) {
+      return routed = new Client(o);
+    }
+  }
+
+  static ChatRequest ChatTo(string group) => new ChatRequest { Model = group, Messages = { Message.User("Hello") } };
+
+  [Test]
+  public void TheResponse_NamesTheDeploymentThatAnswered() {
+    Response r = RoutedClient().Chat(ChatTo("chat"));
+    Assert.AreEqual("primary", r.Deployment);
+    Assert.AreEqual("openai", r.Provider);
+    Assert.AreEqual(1, r.Attempts);
+  }
+
+  [Test]
+  public void ServerErrors_FallBackToAnotherDeployment() {
+    Response r = RoutedClient("status=500").Chat(ChatTo("chat"));
+    Assert.AreEqual("backup", r.Deployment);
+    Assert.AreEqual("anthropic", r.Provider);
+    Assert.AreEqual(3, r.Attempts);
+    CollectionAssert.AreEqual(new[] { "/v1/chat/completions", "/v1/chat/completions", "/v1/messages" },
+                              upstream.Requests().Select(q => (string)q["path"]));
+    // The breakers are the deployments'.
+    BreakerStats primary = routed.BreakerStats("primary");
+    Assert.AreEqual(2, primary.Calls);
+    Assert.AreEqual(2, primary.Failures);
+    BreakerStats backup = routed.BreakerStats("backup");
+    Assert.AreEqual(1, backup.Calls);
+    Assert.AreEqual(0, backup.Failures);
+  }
+
+  [Test]
+  public void AGroupNoDeploymentServes_IsNotFound() {
+    Client c = RoutedClient();
+    ClientTests.Fails(Status.NotFound, () => c.Chat(ChatTo("nowhere")));
+    Assert.AreEqual(0, upstream.Requests().Count);
   }
 }
 

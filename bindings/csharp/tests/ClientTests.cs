@@ -85,7 +85,7 @@ public class ClientTests {
 
   internal static ChatRequest Hello() => new ChatRequest { Model = "m", Messages = { Message.User("Hello") } };
 
-  static LlmkitException Fails(Status status, TestDelegate call) {
+  internal static LlmkitException Fails(Status status, TestDelegate call) {
     var e = Assert.Throws<LlmkitException>(call);
     Assert.AreEqual(status, e.Status, e.Message);
     return e;

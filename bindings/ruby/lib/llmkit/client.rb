@@ -241,9 +241,12 @@ module Llmkit
     # order, for the next turn (Request#add_response).
     # finish_reason: :stop, :length, :tool_calls, :content_filter, :refusal,
     # :error or :none (not finished: a cut stream); finish_reason_raw the
-    # provider's own value. model, id: as the provider named them.
+    # provider's own value. model, id: as the provider named them; provider:
+    # that of the deployment that answered. deployment: the deployment that
+    # answered (or gave the last failure): its name in the client's
+    # "deployments" (docs/routing.md), or the model of its own provider.
     attr_reader :text, :reasoning, :thinking, :finish_reason, :finish_reason_raw, :usage, :tool_calls,
-                :model, :id, :provider
+                :model, :id, :provider, :deployment
     # status: an Llmkit::Status code; http_status: 0 without HTTP (a parsed
     # answer). error_message, error_detail ("context_length_exceeded",
     # "overloaded"): nil on success. retry_after: the provider's hint in
@@ -333,7 +336,7 @@ module Llmkit
         usage: Usage.new(*%w[input_tokens output_tokens cached_input_tokens cache_write_tokens
                              reasoning_tokens].map { n[_1].to_i }).freeze,
         tool_calls: tool_calls.freeze, thinking: thinking.freeze, model: get["model"], id: get["id"],
-        provider: get["provider"],
+        provider: get["provider"], deployment: get["deployment"],
         status: n["status"].to_i, http_status: n["http_status"].to_i,
         error_message: presence(get["error.message"]), error_detail: presence(get["error.detail"]),
         retry_after: seconds[n["retry_after_ms"]], latency: seconds[n["latency_ms"]],
@@ -393,8 +396,9 @@ module Llmkit
   end
 
   # A client of one provider: OpenAI (or any OpenAI-compatible server),
-  # Anthropic, Gemini or Ollama, with its own HTTP connections on a
-  # background thread. One client may be used from many threads at once.
+  # Anthropic, Gemini or Ollama, or of several deployments of them
+  # ("deployments"), with its own HTTP connections on a background thread.
+  # One client may be used from many threads at once.
   #
   #   client = Llmkit::Client.new(provider: "anthropic", model: "claude-sonnet-4-5")
   #   response = client.chat(messages: [{ role: :user, content: "Hello" }], max_tokens: 100)
@@ -416,9 +420,11 @@ module Llmkit
     # milliseconds, "header.NAME", "scopes" (the hooks' scopes it is in,
     # "a,b"), "retry.attempts" (tries per call in all, default 3; 1: no
     # retry), "retry.base_ms", "retry.max_ms", "breaker" (default true: a
-    # circuit breaker per model, #breaker_stats) and "breaker.*", "prices"
+    # circuit breaker per deployment, #breaker_stats) and "breaker.*", "prices"
     # (Response#cost_usd), "cache.scope" (the tenant of its cache keys,
-    # #cache=), and the rest of llmkit.h. An unknown
+    # #cache=), "deployments" and "fallbacks" (JSON text or a file: route
+    # among several deployments, docs/routing.md; Response#deployment names
+    # the one that answered), and the rest of llmkit.h. An unknown
     # option or a bad value raises InvalidArgumentError naming it; a
     # provider that needs a key and has none, AuthError. The options are
     # copied.
@@ -473,11 +479,12 @@ module Llmkit
     # client's "retry.attempts" (Response#attempts). A failing call raises
     # the Error of its status: RateLimitedError, OverloadedError, AuthError,
     # InvalidArgumentError (a bad request, or a context too long:
-    # error_detail "context_length_exceeded"), NotFoundError,
-    # ProviderErrorError, TimeoutError, NetworkError (a stream cut short
-    # too), CancelledError, UnavailableError (the model's circuit is open:
-    # #breaker_stats); when the provider answered, the error's #response
-    # holds its details (retry_after, http_status).
+    # error_detail "context_length_exceeded"), NotFoundError (a model no
+    # deployment serves too), ProviderErrorError, TimeoutError, NetworkError
+    # (a stream cut short too), CancelledError, UnavailableError (the
+    # deployment's circuit is open: #breaker_stats); when the provider
+    # answered, the error's #response holds its details (retry_after,
+    # http_status).
     #
     # The block takes asynchronous exceptions (Thread#raise, Thread#kill,
     # Timeout) at once, under Thread.handle_interrupt(Object => :immediate):
@@ -596,19 +603,20 @@ module Llmkit
     # The Llmkit::RateLimiter set, or nil.
     attr_reader :ratelimiter
 
-    # A model's circuit breaker (docs/providers.md, "Circuit breakers"):
+    # A deployment's circuit breaker (docs/providers.md, "Circuit breakers"):
     # state :closed (calls go), :open (they fail at once with
     # UnavailableError) or :half_open (probes go); opened (times it
     # opened), rejected (calls failed at once), calls and failures (in the
     # window now), retry_in (open: seconds until the next probe).
     BreakerStats = Struct.new(:state, :opened, :rejected, :calls, :failures, :retry_in)
 
-    # The frozen BreakerStats of `model`'s circuit breaker, one per model
+    # The frozen BreakerStats of `deployment`'s circuit breaker: a name in
+    # the client's "deployments", or a model of its own provider
     # ("breaker.*" options). Raises NotFoundError before the first call to
-    # `model`, or with breaker: false.
-    def breaker_stats(model)
+    # it, or with breaker: false.
+    def breaker_stats(deployment)
       native do |client|
-        stat = ->(name) { Native.client_breaker_stat(client, model.to_s, name) }
+        stat = ->(name) { Native.client_breaker_stat(client, deployment.to_s, name) }
         state = stat["state"] # first: NotFoundError for a model not called yet
         BreakerStats.new(BREAKER_STATES.fetch(state, state), *%w[opened rejected calls failures].map(&stat),
                          stat["retry_in_ms"] / 1000.0).freeze
