@@ -67,7 +67,8 @@ test-bindings: bindings
 	sh examples/python/test.sh $(STAGE)
 	sh test/bindings/shared_limit_test.sh $(STAGE) $(BUILD)/test/llmkit_ratelimit_worker
 
-demo: deps build
+# The bindings first: the demo runs the same flow in each.
+demo: deps build bindings
 	sh scripts/demo.sh $(BUILD)
 
 bench: deps

@@ -43,26 +43,27 @@ cc examples/c/cache.c -o "$tmp/cache" \
   $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
 "$tmp/cache"
 
+# Each run below gets a fake provider of its own (examples/with_upstream.sh
+# passes its URL as {}): the faults it injects count per process.
 echo "== provider calls: OpenAI, Anthropic, Gemini and Ollama formats from a local fake provider"
-python3 test/upstream/upstream.py > "$tmp/upstream" &
-upstream=$!
-trap 'kill $upstream 2>/dev/null; rm -rf "$tmp" "/dev/shm/llmkit-$name"' EXIT
-while ! grep -q '^port ' "$tmp/upstream" 2>/dev/null; do
-  kill -0 $upstream 2>/dev/null || { echo "demo: the fake provider did not start" >&2; exit 1; }
-  sleep 0.05
-done
-port=$(sed -n 's/^port //p' "$tmp/upstream")
 # shellcheck disable=SC2046
 cc examples/c/chat.c -o "$tmp/chat" \
   $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
-"$tmp/chat" "http://127.0.0.1:$port" --timing
+sh examples/with_upstream.sh "$tmp/chat" {} --timing
 
 echo "== the main job: one client through the whole pipeline (hooks in two scopes, two deployments"
 echo "   with a fallback rule, a cache hit, a rate-limited caller, a retry, a fallback, a stream)"
 # shellcheck disable=SC2046
 cc examples/c/pipeline.c -o "$tmp/pipeline" \
   $(PKG_CONFIG_PATH="$stage/lib/pkgconfig" pkg-config --cflags --libs llmkit)
-"$tmp/pipeline" "http://127.0.0.1:$port" --timing
+sh examples/with_upstream.sh "$tmp/pipeline" {} --timing
+
+# The bindings built against the same install (make demo builds them first):
+# each binding's Makefile runs its examples/<lang> flow.
+for binding in "go Go" "ruby Ruby" "csharp C#"; do
+  echo "== the same flow from ${binding#* }"
+  make -s --no-print-directory -C "bindings/${binding%% *}" STAGE="$stage" flow ARGS=--timing
+done
 
 echo "== a recorded answer, normalised: llmkit replay"
 "$stage/bin/llmkit" replay --provider anthropic --stream test/fixtures/anthropic/stream_tool_use.sse
