@@ -112,10 +112,18 @@ class HttpTls : public testing::Test {
   }
 
   // Starts `count` transfers at once and checks that each is answered whole.
-  void start_all(Transport& transport, int count, TlsRecorder::Overlap* overlap = nullptr) {
+  // All at once: each waits `delay_ms` in the loop, so that on a slow
+  // machine (sanitizers) the first does not finish before the last starts
+  // and leave its connection free for reuse.
+  void start_all(Transport& transport, int count, TlsRecorder::Overlap* overlap = nullptr,
+                 std::int64_t delay_ms = 0) {
     std::vector<std::unique_ptr<TlsRecorder>> recorders;
     for (int i = 0; i < count; ++i) recorders.push_back(std::make_unique<TlsRecorder>(overlap));
-    for (auto& r : recorders) transport.start(post(), *r);
+    for (auto& r : recorders) {
+      Request request = post();
+      request.delay_ms = delay_ms;
+      transport.start(std::move(request), *r);
+    }
     for (auto& r : recorders) {
       ASSERT_TRUE(r->wait());
       EXPECT_EQ(r->done, LLMKIT_OK) << r->message;
@@ -213,7 +221,7 @@ TEST_F(HttpTls, Http1OpensAConnectionPerConcurrentTransfer) {
   Settings settings = trusting();
   settings.http2 = false;
   Transport transport(settings);
-  start_all(transport, kCount);
+  start_all(transport, kCount, nullptr, 300);
   EXPECT_GT(transport.connections_opened(), 1u);
   const auto log = logged(kCount);
   ASSERT_EQ(log.size(), static_cast<std::size_t>(kCount));
