@@ -110,15 +110,19 @@ std::optional<bool> Options::get_bool(std::string_view key) const {
        "option " + utf8::quote(key) + " must be true or false, got " + utf8::quote(s));
 }
 
+bool Options::is_known(std::span<const std::string_view> known, std::string_view key) {
+  // A known entry ending in '.' stands for every key under it.
+  return std::any_of(known.begin(), known.end(), [key](std::string_view n) {
+    return n == key ||
+           (!n.empty() && n.back() == '.' && key.size() > n.size() && key.starts_with(n));
+  });
+}
+
 void Options::require_known(std::span<const std::string_view> known,
                             std::string_view consumer) const {
   for (const auto& [key, value] : values_) {
     const std::string_view k(key.data(), key.size());
-    // A known entry ending in '.' stands for every key under it.
-    const auto matches = [&](std::string_view n) {
-      return n == k || (!n.empty() && n.back() == '.' && k.size() > n.size() && k.starts_with(n));
-    };
-    if (std::find_if(known.begin(), known.end(), matches) == known.end()) {
+    if (!is_known(known, k)) {
       fail(LLMKIT_INVALID_ARGUMENT,
            "unknown option " + utf8::quote(k) + " for " + std::string(consumer));
     }

@@ -45,6 +45,8 @@ class Options {
   // INVALID_ARGUMENT when any key is not in `known`, naming the key and
   // `consumer`; a known entry ending in '.' admits every key under it.
   void require_known(std::span<const std::string_view> known, std::string_view consumer) const;
+  // Whether `key` is in `known`, as require_known() reads it.
+  static bool is_known(std::span<const std::string_view> known, std::string_view key);
 
   // Throws INVALID_ARGUMENT unless `key` is lower-case ASCII letters and
   // digits joined by '.', '_' or '-', 1..128 bytes.

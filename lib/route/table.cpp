@@ -85,13 +85,6 @@ std::int64_t int_of(element e, const std::string& where, std::string_view member
   return v;
 }
 
-bool known(std::span<const std::string_view> names, std::string_view key) {
-  for (const std::string_view n : names) {
-    if (n.ends_with('.') ? key.starts_with(n) && key.size() > n.size() : key == n) return true;
-  }
-  return false;
-}
-
 Deployment read_one(element e, std::size_t index, const Options& inherited,
                     std::span<const std::string_view> own) {
   std::string where = "deployment " + std::to_string(index + 1);
@@ -99,7 +92,7 @@ Deployment read_one(element e, std::size_t index, const Options& inherited,
   if (e.get_object().get(o)) bad(where, "must be a JSON object");
   Deployment d;
   inherited.for_each("", [&](std::string_view key, std::string_view value) {
-    if (known(kInherited, key)) d.options.set(key, value);
+    if (Options::is_known(kInherited, key)) d.options.set(key, value);
   });
   // The name first, so every later message names the deployment.
   if (element name; !o.at_key("name").get(name)) {
@@ -127,7 +120,7 @@ Deployment read_one(element e, std::size_t index, const Options& inherited,
       d.tpm = int_of(field.value, where, key, 0, std::int64_t{1} << 40);
     } else if (key == "api_key_env") {
       d.api_key_env = make_string(string_of(field.value, where, key));
-    } else if (known(own, key)) {
+    } else if (Options::is_known(own, key)) {
       try {
         d.options.set(key, option_text(field.value, where, key));
       } catch (const Error& err) {
