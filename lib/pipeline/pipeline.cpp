@@ -226,9 +226,10 @@ bool Pipeline::look_up_and_admit(Call& call, const providers::ChatRequest& reque
   return false;
 }
 
-void Pipeline::store_and_settle(Call& call, const client::Result& result) noexcept {
+void Pipeline::conclude(Call& call, client::Result& result) const noexcept {
   call.limit.settle(result);
   call.cache.store(result);
+  if (call.registry) after(call, result);
 }
 
 std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t start_us) {
@@ -282,13 +283,13 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
   call.deadline_us = deadline_of(call_options, call.start_us);
   client::Result result;
   if (call.registry && before(call, request, result)) {
-    after(call, result);
+    conclude(call, result);
     return result;
   }
   const providers::ChatRequest& sent = call.owned ? call.own : request;
   if (look_up_and_admit(call, sent, call_options, cancel, on_chunk, fill_wait_ns(call.deadline_us),
                         result)) {
-    if (call.registry) after(call, result);
+    conclude(call, result);
     return result;
   }
   call.plan = router_.plan(model_of(sent), call_options);
@@ -334,8 +335,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
       break;
     }
   }
-  store_and_settle(call, result);
-  if (call.registry) after(call, result);
+  conclude(call, result);
   return result;
 }
 
@@ -360,7 +360,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   call->deadline_us = deadline_of(call_options, call->start_us);
   client::Result early;
   if (call->registry && before(*call, call->own, early)) {
-    after(*call, early);
+    conclude(*call, early);
     call->done(std::move(early));
     return;
   }
@@ -368,7 +368,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   // hold the caller's thread. A hit ends here, on this thread.
   if (look_up_and_admit(*call, call->own, call->options ? &*call->options : nullptr, cancel,
                         call->on_chunk, 0, early)) {
-    if (call->registry) after(*call, early);
+    conclude(*call, early);
     // Refused (no answer): it never started, as a call that cannot be sent.
     if (!early.response) fail(early.status, std::string(early.message));
     call->done(std::move(early));
@@ -377,8 +377,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   call->plan = router_.plan(model_of(call->own), call_options);
   if (std::optional<client::Result> failed = send(call, 0)) {
     // It never started: the hooks see why, the caller gets it.
-    store_and_settle(*call, *failed);
-    if (call->registry) after(*call, *failed);
+    conclude(*call, *failed);
     fail(failed->status, std::string(failed->message));
   }
 }
@@ -438,8 +437,7 @@ void Pipeline::tried(const std::shared_ptr<Call>& call, client::Result r) noexce
 }
 
 void Pipeline::finish(const std::shared_ptr<Call>& call, client::Result r) noexcept {
-  store_and_settle(*call, r);
-  if (call->registry) after(*call, r);
+  conclude(*call, r);
   try {
     call->done(std::move(r));
   } catch (...) {  // NOLINT(bugprone-empty-catch): a callback's failure is its own

@@ -64,8 +64,10 @@ class Pipeline {
                          const Options* call_options, const Cancel* cancel,
                          const client::Client::ChunkFn& on_chunk, std::int64_t wait_ns,
                          client::Result& out);
-  // Before the after round: the answer into the cache, the limit settled.
-  static void store_and_settle(Call& call, const client::Result& result) noexcept;
+  // Every call's end, however it ended (a before hook, the cache, a
+  // refusal, the last try): the answer into the cache, the limit settled,
+  // then the after, error and finally hooks.
+  void conclude(Call& call, client::Result& result) const noexcept;
   // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
   // Names the answer's deployment and provider, and sets its cost from the
