@@ -103,8 +103,10 @@ Rows Connection::run(std::string_view sql,
     lengths.push_back(static_cast<int>(p->size()));
   }
   const std::string text(sql);
-  Rows rows(PQexecParams(c, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                         lengths.data(), nullptr, 0));
+  // Without parameters, the simple protocol: it takes several statements.
+  Rows rows(params.empty() ? PQexec(c, text.c_str())
+                           : PQexecParams(c, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                          values.data(), lengths.data(), nullptr, 0));
   const ExecStatusType st = PQresultStatus(rows.result_.get());
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) failed("a statement failed");
   return rows;

@@ -46,9 +46,9 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Runs `sql` ($1, $2, ... for `params`; nullopt is NULL) and returns its
-  // rows. UNAVAILABLE when the server cannot be reached or the connection
-  // broke (the next call connects again); INVALID_ARGUMENT with the
-  // server's message when the statement fails.
+  // rows (the last statement's: without params, `sql` may hold several). UNAVAILABLE when the
+  // server cannot be reached or the connection broke (the next call connects again);
+  // INVALID_ARGUMENT with the server's message when the statement fails.
   Rows run(std::string_view sql, std::span<const std::optional<std::string_view>> params = {});
   // COPY ... FROM STDIN with `data` in COPY's text format, in one go.
   void copy_in(std::string_view copy_sql, std::string_view data);
