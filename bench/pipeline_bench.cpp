@@ -191,13 +191,13 @@ void rounds(benchmark::State& state, llmkit::hooks::Registry& registry) {
     e.tags = llmkit::hooks::split_list("prod,beta");
     e.metadata.emplace_back(make_string("team"), make_string("search"));
     e.request = &request;
+    llmkit::providers::ChatRequest own;  // copied only if a before hook changes it
+    bool copied = false;
     if (registry.any(Kind::kBefore, scopes)) {
-      llmkit::providers::ChatRequest own = request;  // what before hooks may change
-      e.request = e.editable = &own;
+      e.allow_edits(&own, &copied);
       e.kind = Kind::kBefore;
       registry.run(e, scopes);
-      e.editable = nullptr;
-      e.request = &request;
+      e.allow_edits(nullptr, nullptr);
     }
     e.response = &response;
     e.kind = Kind::kAfter;

@@ -1295,11 +1295,12 @@ lh::Kind kind_of(llmkit_hook_kind kind) {
 // The event's request, for a synchronous before hook to change.
 lp::ChatRequest& editable(llmkit_hook_event* event) {
   auto& e = require(event, "event").event;
-  if (e.editable == nullptr) {
+  lp::ChatRequest* request = e.edit();
+  if (request == nullptr) {
     llmkit::fail(LLMKIT_INVALID_ARGUMENT, e.read_only ? "an async hook cannot change the call"
                                                       : "only a before hook can change the call");
   }
-  return *e.editable;
+  return *request;
 }
 
 const char* keep(const llmkit_hook_event& ev, llmkit::String text) {
@@ -1470,9 +1471,9 @@ extern "C" llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
       text = it->second;
     } else if (f == "request") {
       if (e.request == nullptr) llmkit::fail(LLMKIT_NOT_FOUND, "the event has no request");
-      lp::ChatRequest r = *e.request;
-      r.model = llmkit::make_string(e.model());
-      found = keep(ev, lp::provider(e.provider).chat_request(lp::Endpoint{}, r, false).body);
+      found = keep(
+          ev,
+          lp::provider(e.provider).chat_request(lp::Endpoint{}, *e.request, e.model(), false).body);
       text = ev.texts.front();
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no event field named \"" + std::string(f) + "\"");

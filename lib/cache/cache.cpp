@@ -80,8 +80,7 @@ Cache::Cache(const Options& options, Clock clock)
 Key Cache::key(std::string_view scope, std::string_view provider, simdjson::dom::element request,
                Use requested, Use* use) const {
   const Key k = request_key(scope, provider, request);
-  *use = requested;
-  if (skip_random_ && requested != Use::kBypass && samples_randomly(request)) *use = Use::kBypass;
+  *use = requested == Use::kBypass ? requested : use_for(requested, samples_randomly(request));
   return k;
 }
 

@@ -46,6 +46,12 @@ class Cache {
   // call's wish (`requested`) and the temperature policy.
   Key key(std::string_view scope, std::string_view provider, simdjson::dom::element request,
           Use requested, Use* use) const;
+  // What to do with a request keyed by its caller (through Canonical):
+  // `requested`, or kBypass under the temperature policy "skip" for one
+  // that `samples_randomly`.
+  Use use_for(Use requested, bool samples_randomly) const {
+    return skip_random_ && samples_randomly ? Use::kBypass : requested;
+  }
 
   ValueRef get(const Key& key);
 

@@ -86,37 +86,51 @@ void Canonical::add_string(std::string_view s) {
 // integer (so 1, 1.0, 1e0 and -0.0 vs 0 agree), any other double as its
 // shortest round-trip form; uint64 values above INT64_MAX as themselves.
 void Canonical::add_number(element value) {
-  char text[32];
-  std::to_chars_result r{};
   std::int64_t i = 0;
   std::uint64_t u = 0;
   double d = 0;
   if (!value.get(i)) {
-    r = std::to_chars(text, text + sizeof text, i);
+    add_int(i);
   } else if (!value.get(u)) {
-    r = std::to_chars(text, text + sizeof text, u);
-  } else {
-    if (value.get(d)) return;  // not a number: add() only calls this for numbers
-    // Integral and within int64 (by a cast, not nearbyint: no libm for
-    // static linkers to add).
-    if (d > -9.2e18 && d < 9.2e18 && static_cast<double>(static_cast<std::int64_t>(d)) == d) {
-      r = std::to_chars(text, text + sizeof text, static_cast<std::int64_t>(d));
-    } else {
-      r = std::to_chars(text, text + sizeof text, d);
-    }
+    char text[24];
+    const auto r = std::to_chars(text, text + sizeof text, u);
+    add_number_text(text, static_cast<std::size_t>(r.ptr - text));
+  } else if (!value.get(d)) {  // else not a number: add() only calls this for numbers
+    add_double(d);
   }
+}
+
+void Canonical::add_int(std::int64_t n) {
+  char text[24];
+  const auto r = std::to_chars(text, text + sizeof text, n);
+  add_number_text(text, static_cast<std::size_t>(r.ptr - text));
+}
+
+void Canonical::add_double(double d) {
+  // Integral and within int64 (by a cast, not nearbyint: no libm for
+  // static linkers to add).
+  if (d > -9.2e18 && d < 9.2e18 && static_cast<double>(static_cast<std::int64_t>(d)) == d) {
+    add_int(static_cast<std::int64_t>(d));
+    return;
+  }
+  char text[32];
+  const auto r = std::to_chars(text, text + sizeof text, d);
+  add_number_text(text, static_cast<std::size_t>(r.ptr - text));
+}
+
+void Canonical::add_number_text(const char* text, std::size_t n) {
   put('d');
-  put(static_cast<char>(r.ptr - text));
-  put(text, static_cast<std::size_t>(r.ptr - text));
+  put(static_cast<char>(n));
+  put(text, n);
 }
 
 void Canonical::add(element value, std::span<const std::string_view> skip) {
   switch (value.type()) {
     case element_type::NULL_VALUE:
-      put('n');
+      add_null();
       return;
     case element_type::BOOL:
-      put(value.get_bool().value_unsafe() ? 't' : 'f');
+      add_bool(value.get_bool().value_unsafe());
       return;
     case element_type::INT64:
     case element_type::UINT64:
@@ -128,8 +142,7 @@ void Canonical::add(element value, std::span<const std::string_view> skip) {
       return;
     case element_type::ARRAY: {
       const simdjson::dom::array array = value.get_array().value_unsafe();
-      put('a');
-      add_length(array.size());
+      add_array(array.size());
       for (const element item : array) add(item);
       return;
     }

@@ -58,6 +58,16 @@ class Canonical {
   // in `skip` are left out.
   void add(simdjson::dom::element value, std::span<const std::string_view> skip = {});
   void add_string(std::string_view s);
+  // For callers that write a form of their own (the pipeline keys a
+  // request's fields without JSON text): typed like the values above.
+  void add_int(std::int64_t n);
+  void add_double(double d);
+  void add_bool(bool b) { put(b ? 't' : 'f'); }
+  void add_null() { put('n'); }
+  void add_array(std::size_t n) {  // the header of `n` values written next
+    put('a');
+    add_length(n);
+  }
   Key hash() const noexcept;
   // Rewinds to `size()`, so a shared prefix is written once.
   std::size_t size() const noexcept { return len_; }
@@ -79,6 +89,7 @@ class Canonical {
   void grow(std::size_t n);
   void add_length(std::size_t n);
   void add_number(simdjson::dom::element value);
+  void add_number_text(const char* text, std::size_t n);
 
   String buf_;           // its size is the capacity
   std::size_t len_ = 0;  // bytes written

@@ -503,14 +503,7 @@ http::Request Client::build(const providers::ChatRequest& request, bool stream,
   if (model.empty()) {
     fail(LLMKIT_INVALID_ARGUMENT, "the request names no model and the client has no \"model\"");
   }
-  http::Request r;
-  if (model != request.model) {
-    providers::ChatRequest with_model = request;
-    with_model.model = make_string(model);
-    r = provider_.chat_request(endpoint_, with_model, stream);
-  } else {
-    r = provider_.chat_request(endpoint_, request, stream);
-  }
+  http::Request r = provider_.chat_request(endpoint_, request, model, stream);
   r.timeouts = call_options != nullptr ? timeouts_of(*call_options, timeouts_) : timeouts_;
   if (attempt.total_cap_ms > 0) {
     std::int64_t& total = r.timeouts.total_ms;

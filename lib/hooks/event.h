@@ -31,7 +31,6 @@ struct Event {
   Kind kind = Kind::kBefore;
   String provider;
   const providers::ChatRequest* request = nullptr;
-  providers::ChatRequest* editable = nullptr;     // `request`, for a before hook to change
   std::string_view default_model;                 // the client's, for a request naming none
   const providers::Response* response = nullptr;  // after; error when one came
   llmkit_status status = LLMKIT_OK;               // error, finally: the outcome
@@ -48,6 +47,25 @@ struct Event {
   std::unique_ptr<providers::Response> answer;
   llmkit_status rejected = LLMKIT_OK;
   String reject_message;
+
+  // For a synchronous before hook: the request to change, from then on
+  // `request` too. Copied on first use, so that a call whose hooks only
+  // read it never copies it. nullptr for any other hook.
+  providers::ChatRequest* edit() {
+    if (edit_to_ == nullptr) return nullptr;
+    if (!*copied_) {
+      *edit_to_ = *request;
+      *copied_ = true;
+    }
+    request = edit_to_;
+    return edit_to_;
+  }
+  // The before round's: edit() copies `request` into `to`, unless `*copied`
+  // says it holds the request already, and sets `*copied`. nullptr ends it.
+  void allow_edits(providers::ChatRequest* to, bool* copied) {
+    edit_to_ = to;
+    copied_ = copied;
+  }
 
   // The model the call goes to.
   std::string_view model() const {
@@ -70,6 +88,8 @@ struct Event {
   std::shared_ptr<Event> snapshot() const;
 
  private:
+  providers::ChatRequest* edit_to_ = nullptr;
+  bool* copied_ = nullptr;
   String own_model_;
   std::optional<providers::ChatRequest> own_request_;
   std::optional<providers::Response> own_response_;

@@ -28,90 +28,110 @@ const char* role_name(Role role) {
   return "user";
 }
 
-void write_message(providers::wire::Writer& w, const Message& m) {
-  w.begin_object().field("role", role_name(m.role));
-  if (!m.tool_call_id.empty()) w.field("tool_call_id", m.tool_call_id);
-  w.key("parts").begin_array();
-  for (const providers::Part& p : m.parts) {
-    w.begin_object();
-    if (p.image) {
-      w.field("url", p.image->url).field("media_type", p.image->media_type);
-      w.field("base64", p.image->base64);
-    } else {
-      w.field("text", p.text);
-    }
-    w.end_object();
-  }
-  w.end_array();
-  // Signed reasoning goes back to the provider, which may answer otherwise
-  // without it: part of the key, unlike cache breakpoints (a price, not an
-  // answer).
-  if (!m.thinking.empty()) {
-    w.key("thinking").begin_array();
-    for (const providers::Thinking& t : m.thinking) {
-      w.begin_object().field("text", t.text).field("signature", t.signature);
-      w.key("redacted").boolean(t.redacted).end_object();
-    }
-    w.end_array();
-  }
-  if (!m.tool_calls.empty()) {
-    w.key("tool_calls").begin_array();
-    for (const providers::ToolCall& c : m.tool_calls) {
-      w.begin_object().field("id", c.id).field("name", c.name).field("arguments", c.arguments);
-      w.field("signature", c.signature).end_object();
-    }
-    w.end_array();
-  }
-  w.end_object();
-}
-
-// The request as JSON to key: every field of a ChatRequest that can change
-// the answer, in no provider's wire format (a router may pick any), with
-// `model` as requested. The temperature policy reads "temperature" here.
-String request_json(const providers::ChatRequest& r, std::string_view model) {
-  String out;
-  providers::wire::Writer w(out);
-  w.begin_object().field("model", model);
-  if (!r.system.empty()) w.field("system", r.system);
-  w.key("messages").begin_array();
-  for (const Message& m : r.messages) write_message(w, m);
-  w.end_array();
-  if (!r.tools.empty()) {
-    w.key("tools").begin_array();
-    for (const providers::Tool& t : r.tools) {
-      w.begin_object().field("name", t.name).field("description", t.description);
-      w.key("parameters");
-      if (t.parameters.empty()) {
-        w.null();
-      } else {
-        w.raw(t.parameters);
+// A request's key, written from its fields straight into the canonical
+// form (a JSON text of it to parse was 8k instructions a call, callgrind
+// over make bench's pipeline/full). Every field that can change the answer
+// is there, in no provider's wire format (a router may pick any), with
+// `model` as requested. Each field present is its name and then its value,
+// and each object ends with a null, where a name would come: so no two
+// requests share a form. JSON given as text (a tool's parameters, "extra")
+// is keyed by its value, whatever its members' order.
+class ChatKey {
+ public:
+  cache::Key operator()(std::string_view scope, const providers::ChatRequest& r,
+                        std::string_view model) {
+    k_.begin("chat", scope, CacheStage::kProvider);
+    field("model").add_string(model);
+    if (!r.system.empty()) field("system").add_string(r.system);
+    field("messages").add_array(r.messages.size());
+    for (const Message& m : r.messages) message(m);
+    if (!r.tools.empty()) {
+      field("tools").add_array(r.tools.size());
+      for (const providers::Tool& t : r.tools) {
+        field("name").add_string(t.name);
+        field("description").add_string(t.description);
+        if (!t.parameters.empty()) json(field("parameters"), t.parameters, "a tool's parameters");
+        k_.add_null();
       }
-      w.end_object();
     }
-    w.end_array();
+    if (!r.tool_choice.empty()) field("tool_choice").add_string(r.tool_choice);
+    if (!r.response_format.empty()) field("response_format").add_string(r.response_format);
+    if (r.temperature) field("temperature").add_double(*r.temperature);
+    if (r.top_p) field("top_p").add_double(*r.top_p);
+    if (r.max_tokens) field("max_tokens").add_int(*r.max_tokens);
+    if (r.seed) field("seed").add_int(*r.seed);
+    if (r.thinking_budget) field("thinking_budget").add_int(*r.thinking_budget);
+    if (!r.stop.empty()) {
+      field("stop").add_array(r.stop.size());
+      for (const String& stop : r.stop) k_.add_string(stop);
+    }
+    if (!r.extra.empty()) json(field("extra"), r.extra, "the request's \"extra\"");
+    k_.add_null();
+    return k_.hash();
   }
-  if (!r.tool_choice.empty()) w.field("tool_choice", r.tool_choice);
-  if (!r.response_format.empty()) w.field("response_format", r.response_format);
-  if (r.temperature) w.key("temperature").number(*r.temperature);
-  if (r.top_p) w.key("top_p").number(*r.top_p);
-  if (r.max_tokens) w.key("max_tokens").number(*r.max_tokens);
-  if (r.seed) w.key("seed").number(*r.seed);
-  if (r.thinking_budget) w.key("thinking_budget").number(*r.thinking_budget);
-  if (!r.stop.empty()) {
-    w.key("stop").begin_array();
-    for (const String& s : r.stop) w.string(s);
-    w.end_array();
+
+ private:
+  cache::Canonical& field(std::string_view name) {
+    k_.add_string(name);
+    return k_;
   }
-  if (!r.extra.empty()) w.key("extra").raw(r.extra);
-  w.end_object();
-  return out;
-}
+  void json(cache::Canonical& k, std::string_view text, std::string_view what) {
+    k.add(json::parse(parser_, text, what));
+  }
+  void message(const Message& m) {
+    field("role").add_string(role_name(m.role));
+    if (!m.tool_call_id.empty()) field("tool_call_id").add_string(m.tool_call_id);
+    field("parts").add_array(m.parts.size());
+    for (const providers::Part& p : m.parts) {
+      if (p.image) {
+        field("url").add_string(p.image->url);
+        field("media_type").add_string(p.image->media_type);
+        field("base64").add_string(p.image->base64);
+      } else {
+        field("text").add_string(p.text);
+      }
+      k_.add_null();
+    }
+    // Signed reasoning goes back to the provider, which may answer otherwise
+    // without it: part of the key, unlike cache breakpoints (a price, not an
+    // answer).
+    if (!m.thinking.empty()) {
+      field("thinking").add_array(m.thinking.size());
+      for (const providers::Thinking& t : m.thinking) {
+        field("text").add_string(t.text);
+        field("signature").add_string(t.signature);
+        field("redacted").add_bool(t.redacted);
+        k_.add_null();
+      }
+    }
+    if (!m.tool_calls.empty()) {
+      field("tool_calls").add_array(m.tool_calls.size());
+      for (const providers::ToolCall& c : m.tool_calls) {
+        field("id").add_string(c.id);
+        field("name").add_string(c.name);
+        field("arguments").add_string(c.arguments);
+        field("signature").add_string(c.signature);
+        k_.add_null();
+      }
+    }
+    k_.add_null();
+  }
+
+  cache::Canonical k_;
+  simdjson::dom::parser parser_;
+};
 
 // A cached value: the answer as append_json writes it, plus what that
 // leaves out and a caller may read (the model that answered, its id, the
 // provider's own finish reason).
 String encode(const Response& r) {
   String out;
+  // Room for it all at once: growing from empty took most of the time
+  // (callgrind over make bench's pipeline/full).
+  std::size_t size = 512 + r.text.size() + r.reasoning.size();
+  for (const providers::ToolCall& c : r.tool_calls) size += 64 + c.arguments.size();
+  for (const providers::Thinking& t : r.thinking) size += 64 + t.text.size() + t.signature.size();
+  out.reserve(size);
   providers::wire::Writer w(out);
   w.begin_object()
       .field("model", r.model)
@@ -187,12 +207,13 @@ bool CacheStage::lookup(cache::Cache* cache, std::string_view scope,
   if (cache == nullptr) return false;
   const cache::Use requested = cache::use_of(call_options);
   if (requested == cache::Use::kBypass) return false;
-  thread_local simdjson::dom::parser parser;
-  const String body = request_json(request, model);
-  cache::Use use = requested;
-  const cache::Key key =
-      cache->key(scope, kProvider, json::parse(parser, body, "the request"), requested, &use);
+  // Sampled at a temperature other than 0: the request's, or the
+  // provider's default.
+  const bool samples = !request.temperature || *request.temperature != 0;
+  const cache::Use use = cache->use_for(requested, samples);
   if (use == cache::Use::kBypass) return false;  // sampled, and the cache skips those
+  thread_local ChatKey chat_key;
+  const cache::Key key = chat_key(scope, request, model);
   key_ = key;
   cache_ = cache;  // the answer is to be stored, unless the cache has it
   if (use == cache::Use::kRefresh) return false;  // no read; the fresh answer replaces the entry

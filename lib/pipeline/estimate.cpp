@@ -1,6 +1,5 @@
 #include "pipeline/estimate.h"
 
-#include "core/error.h"
 #include "tokenize/count.h"
 
 namespace llmkit::pipeline {
@@ -29,13 +28,11 @@ std::int64_t estimate_input_tokens(const providers::ChatRequest& request, std::s
   for (const providers::Tool& t : request.tools) {
     (((text += '\n') += t.name) += t.description) += t.parameters;
   }
-  std::int64_t tokens = 0;
-  try {
-    tokens = static_cast<std::int64_t>(tokenize::estimate(model, text).count);
-  } catch (const Error& e) {
-    if (e.status() != LLMKIT_NOT_FOUND) throw;  // no tokenizer: estimate by size
-    tokens = (static_cast<std::int64_t>(text.size()) + kBytesPerToken - 1) / kBytesPerToken;
-  }
+  const std::optional<tokenize::Estimate> known = tokenize::find_estimate(model, text);
+  // No tokenizer for the model (or a group's name): estimate by size.
+  const std::int64_t tokens =
+      known ? static_cast<std::int64_t>(known->count)
+            : (static_cast<std::int64_t>(text.size()) + kBytesPerToken - 1) / kBytesPerToken;
   return tokens + messages * kPerMessage + kReplyPriming;
 }
 

@@ -16,7 +16,7 @@ namespace llmkit::pipeline {
 struct Pipeline::Call {
   std::shared_ptr<hooks::Registry> registry;
   hooks::Event event;
-  // The call's own copy of the request: made for before hooks to change,
+  // The call's own copy of the request: made when a before hook changes it,
   // and for an async call's later hooks (the caller's may be gone by then).
   providers::ChatRequest own;
   bool owned = false;
@@ -90,14 +90,11 @@ bool Pipeline::before(Call& call, const providers::ChatRequest& request,
   e.provider = make_string(router_.provider_of(e.model()));
   e.request = &request;
   if (!call.registry->any(hooks::Kind::kBefore, scopes_)) return false;
-  if (!call.owned) {
-    call.own = request;
-    call.owned = true;
-  }
-  e.request = e.editable = &call.own;
+  if (call.owned) e.request = &call.own;
+  e.allow_edits(&call.own, &call.owned);
   e.kind = hooks::Kind::kBefore;
   call.registry->run(e, scopes_);
-  e.editable = nullptr;
+  e.allow_edits(nullptr, nullptr);
   if (e.answer) {
     out.status = LLMKIT_OK;
     out.response = std::move(e.answer);

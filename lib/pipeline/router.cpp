@@ -76,6 +76,7 @@ Router::Router(const Options& options, const std::function<const char*(const cha
       }
     }
   }
+  index_members();
   if (const String* rules = options.find("fallbacks")) fallbacks_ = route::read_fallbacks(*rules);
   if (options.find("provider") != nullptr || table_.empty()) {
     Options own = options;
@@ -92,17 +93,35 @@ std::string_view Router::default_model() const {
   return own_ ? own_->model() : "";
 }
 
-Vector<std::size_t> Router::members(std::string_view group) const {
-  Vector<std::size_t> out;
-  for (std::size_t i = 0; i < table_.size(); ++i) {
-    if (table_[i]->config.group == group) out.push_back(i);
+const Vector<std::size_t>& Router::members(std::string_view group) const {
+  for (const auto& [name, indices] : members_) {
+    if (name == group) return indices;
   }
-  if (out.empty()) {
-    for (std::size_t i = 0; i < table_.size(); ++i) {
-      if (table_[i]->config.name == group) out.push_back(i);
+  static const Vector<std::size_t> kNone;
+  return kNone;
+}
+
+void Router::index_members() {
+  const auto add = [this](std::string_view name, std::size_t i) {
+    for (auto& [known, indices] : members_) {
+      if (known == name) {
+        indices.push_back(i);
+        return;
+      }
+    }
+    members_.emplace_back(make_string(name), Vector<std::size_t>{i});
+  };
+  for (std::size_t i = 0; i < table_.size(); ++i) add(table_[i]->config.group, i);
+  // A deployment's own name serves as a group of one, unless it is a group.
+  const std::size_t groups = members_.size();
+  for (std::size_t i = 0; i < table_.size(); ++i) {
+    const std::string_view name = table_[i]->config.name;
+    const auto first = members_.begin();
+    if (std::none_of(first, first + static_cast<std::ptrdiff_t>(groups),
+                     [&](const auto& g) { return g.first == name; })) {
+      add(name, i);
     }
   }
-  return out;
 }
 
 Router::Plan Router::plan(std::string_view model, const Options* call_options) const {
@@ -117,14 +136,14 @@ Router::Plan Router::plan(std::string_view model, const Options* call_options) c
 }
 
 std::string_view Router::provider_of(std::string_view model) const {
-  const Vector<std::size_t> m = members(model);
+  const Vector<std::size_t>& m = members(model);
   if (!m.empty()) return table_[m.front()]->client.provider_name();
   return own_ ? own_->provider_name() : std::string_view();
 }
 
 Router::Target Router::admit(Plan& plan, const std::function<std::int64_t()>& tokens) {
   ++plan.tries;
-  const Vector<std::size_t> m = members(plan.group);
+  const Vector<std::size_t>& m = members(plan.group);
   const bool enabled = breakers_.policy().enabled;
   if (m.empty()) {
     if (!own_) {

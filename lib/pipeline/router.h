@@ -83,13 +83,16 @@ class Router {
 
  private:
   struct Live;
-  // The deployments of `group` (or the one named so), empty when none.
-  Vector<std::size_t> members(std::string_view group) const;
+  // The deployments of `group` (or the one named so), empty when none:
+  // indexed once, as every try asks.
+  const Vector<std::size_t>& members(std::string_view group) const;
+  void index_members();
 
   route::Strategy strategy_;
   route::Breakers breakers_;
   Vector<route::Fallback> fallbacks_;
   Vector<std::unique_ptr<Live>> table_;
+  Vector<std::pair<String, Vector<std::size_t>>> members_;  // by group or name
   std::optional<client::Client> own_;
 };
 

@@ -245,14 +245,14 @@ class AnthropicDecoder final : public Decoder {
 }  // namespace
 
 http::Request Anthropic::chat_request(const Endpoint& endpoint, const ChatRequest& r,
-                                      bool stream) const {
+                                      std::string_view model, bool stream) const {
   if (!r.response_format.empty() && r.response_format != "text") {
     fail(LLMKIT_UNSUPPORTED,
          "Anthropic has no JSON response format: ask for JSON in the prompt or force a tool");
   }
   String body;
   wire::Writer w(body);
-  w.begin_object().field("model", r.model);
+  w.begin_object().field("model", model);
   // Thinking counts against max_tokens, which must exceed the budget.
   w.key("max_tokens")
       .number(r.max_tokens.value_or(kDefaultMaxTokens + r.thinking_budget.value_or(0)));

@@ -265,7 +265,7 @@ class GeminiDecoder final : public Decoder {
 }  // namespace
 
 http::Request Gemini::chat_request(const Endpoint& endpoint, const ChatRequest& r,
-                                   bool stream) const {
+                                   std::string_view model, bool stream) const {
   String body;
   wire::Writer w(body);
   w.begin_object().key("contents").begin_array();
@@ -304,7 +304,7 @@ http::Request Gemini::chat_request(const Endpoint& endpoint, const ChatRequest& 
   write_generation_config(w, r);
   w.end_object();
   String url = endpoint.base_url + "/models/";
-  url += model_path(r.model);
+  url += model_path(model);
   url += stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
   http::Request req = post_json(url, std::move(body), r.extra);
   if (!endpoint.api_key.empty()) add_header(req, "x-goog-api-key", endpoint.api_key);

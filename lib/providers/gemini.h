@@ -10,7 +10,7 @@ class Gemini final : public Provider {
  public:
   std::string_view name() const override { return "gemini"; }
   http::Request chat_request(const Endpoint& endpoint, const ChatRequest& request,
-                             bool stream) const override;
+                             std::string_view model, bool stream) const override;
   void parse(std::string_view body, Response& out) const override;
   std::unique_ptr<StreamDecoder> decoder(Response& out, DeltaFn on_delta) const override;
   std::size_t embed_batch() const override { return 100; }  // batchEmbedContents' limit

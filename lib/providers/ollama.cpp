@@ -111,10 +111,10 @@ class OllamaDecoder final : public Decoder {
 }  // namespace
 
 http::Request Ollama::chat_request(const Endpoint& endpoint, const ChatRequest& r,
-                                   bool stream) const {
+                                   std::string_view model, bool stream) const {
   String body;
   wire::Writer w(body);
-  w.begin_object().field("model", r.model).key("messages").begin_array();
+  w.begin_object().field("model", model).key("messages").begin_array();
   if (!r.system.empty()) {
     w.begin_object().field("role", "system").field("content", r.system).end_object();
   }

@@ -190,10 +190,10 @@ class OpenAiDecoder final : public Decoder {
 }  // namespace
 
 http::Request OpenAi::chat_request(const Endpoint& endpoint, const ChatRequest& r,
-                                   bool stream) const {
+                                   std::string_view model, bool stream) const {
   String body;
   wire::Writer w(body);
-  w.begin_object().field("model", r.model);
+  w.begin_object().field("model", model);
   write_messages(w, r);
   write_tools(w, r);
   if (r.temperature) w.key("temperature").number(*r.temperature);

@@ -50,8 +50,10 @@ class Provider {
   virtual ~Provider() = default;
   virtual std::string_view name() const = 0;
 
+  // `model` goes in place of the request's (a deployment's model, or the
+  // client's default): no copy of the request just to rename it.
   virtual http::Request chat_request(const Endpoint& endpoint, const ChatRequest& request,
-                                     bool stream) const = 0;
+                                     std::string_view model, bool stream) const = 0;
   // A whole answer: a success or an error body (the error fields are then
   // set, classified by the body alone; `http_status` 0 when unknown).
   // PROVIDER_ERROR when the body is neither.

@@ -3,6 +3,8 @@
 #include <array>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -57,16 +59,18 @@ std::array<Loaded, 4> g_loaded;
 constexpr std::array<std::string_view, 4> kNames = {"cl100k_base", "o200k_base", "p50k_base",
                                                     "r50k_base"};
 
-struct ModelRule {
-  bool prefix;
-  std::string_view key;
-  std::string_view encoding;
+// data/models.tsv: "exact|prefix <TAB> name <TAB> encoding" lines, '#' comments.
+// Exact names in a hash map: every pipeline call with a tpm or caller limit
+// looks its model up (a scan of the file's lines was 1.4k instructions a
+// call, callgrind over make bench's pipeline/full).
+struct ModelRules {
+  std::unordered_map<std::string_view, std::string_view> exact;  // name -> encoding
+  std::vector<std::pair<std::string_view, std::string_view>> prefixes;
 };
 
-// data/models.tsv: "exact|prefix <TAB> name <TAB> encoding" lines, '#' comments.
-const std::vector<ModelRule>& model_rules() {
-  static const std::vector<ModelRule> rules = [] {
-    std::vector<ModelRule> out;
+const ModelRules& model_rules() {
+  static const ModelRules rules = [] {
+    ModelRules out;
     const std::string_view tsv = LLMKIT_DATA(llmkit_data_models_tsv);
     std::size_t start = 0;
     while (start < tsv.size()) {
@@ -80,8 +84,13 @@ const std::vector<ModelRule>& model_rules() {
       if (t1 == std::string_view::npos || t2 == std::string_view::npos) {
         fail(LLMKIT_INTERNAL, "embedded models.tsv has a malformed line");
       }
-      const std::string_view kind = line.substr(0, t1);
-      out.push_back({kind == "prefix", line.substr(t1 + 1, t2 - t1 - 1), line.substr(t2 + 1)});
+      const std::string_view name = line.substr(t1 + 1, t2 - t1 - 1);
+      const std::string_view encoding = line.substr(t2 + 1);
+      if (line.substr(0, t1) == "prefix") {
+        out.prefixes.emplace_back(name, encoding);
+      } else {
+        out.exact.emplace(name, encoding);  // the first line of a name wins
+      }
     }
     return out;
   }();
@@ -107,30 +116,35 @@ const Encoding& encoding(std::string_view name) {
 }
 
 std::string_view encoding_for_model(std::string_view model) {
-  const ModelRule* best = nullptr;
-  for (const ModelRule& r : model_rules()) {
-    if (!r.prefix && r.key == model) {
-      best = &r;
-      break;
-    }
+  if (const std::optional<std::string_view> name = find_encoding_for_model(model)) return *name;
+  fail(LLMKIT_NOT_FOUND, "no OpenAI tokenizer is known for model " + utf8::quote(model) +
+                             "; for other providers' models use llmkit_estimate_tokens()");
+}
+
+std::optional<std::string_view> find_encoding_for_model(std::string_view model) {
+  const ModelRules& rules = model_rules();
+  std::string_view encoding;
+  if (const auto it = rules.exact.find(model); it != rules.exact.end()) {
+    encoding = it->second;
+  } else {
     // tiktoken takes the first matching prefix in its order; for its
     // prefixes that is also the longest, which does not depend on order.
-    if (r.prefix && model.starts_with(r.key) &&
-        (best == nullptr || r.key.size() > best->key.size())) {
-      best = &r;
+    std::size_t longest = 0;
+    for (const auto& [prefix, enc] : rules.prefixes) {
+      if (prefix.size() > longest && model.starts_with(prefix)) {
+        longest = prefix.size();
+        encoding = enc;
+      }
     }
-  }
-  if (best == nullptr) {
-    fail(LLMKIT_NOT_FOUND, "no OpenAI tokenizer is known for model " + utf8::quote(model) +
-                               "; for other providers' models use llmkit_estimate_tokens()");
+    if (longest == 0) return std::nullopt;
   }
   // The catalog's own name: NUL-terminated for the C API, and a check that
   // models.tsv names an embedded encoding.
   for (const std::string_view name : kNames) {
-    if (name == best->encoding) return name;
+    if (name == encoding) return name;
   }
-  fail(LLMKIT_INTERNAL, "models.tsv maps " + utf8::quote(model) + " to unknown encoding " +
-                            utf8::quote(best->encoding));
+  fail(LLMKIT_INTERNAL,
+       "models.tsv maps " + utf8::quote(model) + " to unknown encoding " + utf8::quote(encoding));
 }
 
 }  // namespace llmkit::tokenize

@@ -189,22 +189,24 @@ std::size_t count_chat(std::string_view model, std::string_view messages_json,
   return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
-Estimate estimate(std::string_view model, std::string_view text) {
+std::optional<Estimate> find_estimate(std::string_view model, std::string_view text) {
   std::string_view name = model;
   if (const std::size_t slash = name.rfind('/'); slash != std::string_view::npos) {
     name = name.substr(slash + 1);  // "anthropic/claude-3-5-sonnet"
   }
-  try {
-    const std::string_view exact = encoding_for_model(name);
-    return {encoding(exact).count(text, SpecialMode::kAsText), true};
-  } catch (const Error& e) {
-    if (e.status() != LLMKIT_NOT_FOUND) throw;
+  if (const std::optional<std::string_view> exact = find_encoding_for_model(name)) {
+    return Estimate{encoding(*exact).count(text, SpecialMode::kAsText), true};
   }
   for (const std::string_view family : {"claude", "gemini", "gemma"}) {
     if (name.starts_with(family)) {
-      return {encoding("o200k_base").count(text, SpecialMode::kAsText), false};
+      return Estimate{encoding("o200k_base").count(text, SpecialMode::kAsText), false};
     }
   }
+  return std::nullopt;
+}
+
+Estimate estimate(std::string_view model, std::string_view text) {
+  if (std::optional<Estimate> e = find_estimate(model, text)) return *e;
   fail(LLMKIT_NOT_FOUND, "no tokenizer or estimate is known for model " + utf8::quote(model));
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -26,5 +27,9 @@ struct Estimate {
   bool exact;
 };
 Estimate estimate(std::string_view model, std::string_view text);
+// The same, or nullopt when nothing is known for `model` (estimate() says
+// NOT_FOUND): for the pipeline's per-call estimates, where the group a
+// request names need not be a model at all.
+std::optional<Estimate> find_estimate(std::string_view model, std::string_view text);
 
 }  // namespace llmkit::tokenize

@@ -36,13 +36,14 @@ class Gate {
 
 struct Call {
   providers::ChatRequest request;
+  bool copied = true;  // before hooks change `request` itself
   Event event;
   Call(Kind kind = Kind::kBefore, std::string_view model = "gpt-4o-mini") {
     request.model = make_string(model);
     event.kind = kind;
     event.provider = make_string("openai");
     event.request = &request;
-    event.editable = &request;
+    event.allow_edits(&request, &copied);
   }
 };
 
@@ -153,7 +154,7 @@ TEST(HooksRegistry, ABeforeHookChangesTheRequestForTheRulesAndHooksAfterIt) {
   r.add(
       Kind::kBefore, "", "",
       [](Event& e) {
-        e.editable->model = make_string("gpt-4o-mini");
+        e.edit()->model = make_string("gpt-4o-mini");
         e.metadata.emplace_back(make_string("routed"), make_string("yes"));
         return LLMKIT_OK;
       },

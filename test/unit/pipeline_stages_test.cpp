@@ -6,11 +6,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cache/cache.h"
 #include "core/error.h"
@@ -195,6 +197,80 @@ TEST_F(PipelineCache, ADifferentModelMessageOrScopeMisses) {
   EXPECT_TRUE(chat(*p, &tagged).response->cached);
 }
 
+TEST_F(PipelineCache, EveryFieldThatCanChangeTheAnswerIsInTheKey) {
+  auto p = make();
+  auto c = make_cache();
+  p->set_cache(c.get());
+  providers::ChatRequest base = request();
+  base.system = make_string("Be brief.");
+  base.temperature = 0.0;
+  base.max_tokens = 50;
+  base.tools.push_back({make_string("get_weather"), make_string("Weather"),
+                        make_string(R"({"type": "object", "required": ["city"]})")});
+  base.extra = make_string(R"({"logprobs": false, "n": 1})");
+  ASSERT_EQ(chat(*p, nullptr, base).status, LLMKIT_OK);
+  // The same meaning, written otherwise: JSON given as text is keyed by its
+  // value, and the requested group only through its name.
+  providers::ChatRequest same = base;
+  same.tools[0].parameters = make_string(R"({"required":["city"],"type":"object"})");
+  same.extra = make_string(R"({"n": 1.0, "logprobs": false})");
+  EXPECT_TRUE(chat(*p, nullptr, same).response->cached);
+  const std::size_t before = sent();
+  // Each of these changes one thing, so each misses. (A thinking budget is
+  // keyed too; OpenAI, this upstream, takes none.)
+  std::vector<std::function<void(providers::ChatRequest&)>> changes = {
+      [](auto& r) { r.system = make_string("Be long."); },
+      [](auto& r) { r.messages[0].role = providers::Role::kAssistant; },
+      [](auto& r) {
+        r.messages[0].parts.push_back({make_string("more"), std::nullopt});
+      },
+      [](auto& r) { providers::add_message(r, "user", "Hello"); },
+      [](auto& r) {
+        r.messages[0].parts[0].image = providers::Image{make_string("https://x/a.png"), {}, {}};
+      },
+      [](auto& r) { r.tools[0].description = make_string("Weather now"); },
+      [](auto& r) { r.tools[0].parameters = make_string(R"({"type": "object"})"); },
+      [](auto& r) { r.tools.clear(); },
+      [](auto& r) { r.tool_choice = make_string("required"); },
+      [](auto& r) { r.response_format = make_string("json"); },
+      [](auto& r) { r.temperature = 0.5; },
+      [](auto& r) { r.top_p = 0.9; },
+      [](auto& r) { r.max_tokens = 51; },
+      [](auto& r) { r.seed = 7; },
+      [](auto& r) { r.stop.push_back(make_string("END")); },
+      [](auto& r) { r.extra = make_string(R"({"logprobs": true, "n": 1})"); },
+  };
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    providers::ChatRequest changed = base;
+    changes[i](changed);
+    const client::Result r = chat(*p, nullptr, changed);
+    ASSERT_EQ(r.status, LLMKIT_OK) << "change " << i << ": " << r.message;
+    EXPECT_FALSE(r.response->cached) << "change " << i << " hit the unchanged request's entry";
+  }
+  EXPECT_EQ(sent(), before + changes.size());
+}
+
+TEST_F(PipelineCache, MessageAndPartBoundariesAreInTheKey) {
+  auto p = make();
+  auto c = make_cache();
+  p->set_cache(c.get());
+  providers::ChatRequest one;
+  one.model = make_string("gpt-4o-mini");
+  one.messages.push_back({});
+  one.messages[0].parts.push_back({make_string("ab"), std::nullopt});
+  providers::ChatRequest two_parts = one;
+  two_parts.messages[0].parts = {{make_string("a"), std::nullopt},
+                                 {make_string("b"), std::nullopt}};
+  providers::ChatRequest two_messages = one;
+  two_messages.messages[0].parts[0].text = make_string("a");
+  providers::add_message(two_messages, "user", "b");
+  for (const auto* r : {&one, &two_parts, &two_messages}) {
+    const client::Result got = chat(*p, nullptr, *r);
+    ASSERT_EQ(got.status, LLMKIT_OK) << got.message;
+    EXPECT_FALSE(got.response->cached);
+  }
+}
+
 TEST_F(PipelineCache, TheKeyIsTheRequestAfterTheBeforeHooks) {
   auto p = make();
   auto c = make_cache();
@@ -203,7 +279,7 @@ TEST_F(PipelineCache, TheKeyIsTheRequestAfterTheBeforeHooks) {
   registry->add(
       Kind::kBefore, "", "tag:routed",
       [](Event& e) {
-        e.editable->model = make_string("gpt-4o");
+        e.edit()->model = make_string("gpt-4o");
         return LLMKIT_OK;
       },
       false);

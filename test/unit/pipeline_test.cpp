@@ -90,7 +90,7 @@ TEST_F(PipelineCall, HooksRunAroundTheCallInOrderWithWhatEachStageHas) {
         order += 'A';
         after_text = std::string(e.response->text);
         elapsed = e.elapsed_us;
-        EXPECT_EQ(e.editable, nullptr);  // only a before hook may change the request
+        EXPECT_EQ(e.edit(), nullptr);  // only a before hook may change the request
         return LLMKIT_OK;
       },
       false);
@@ -161,7 +161,7 @@ TEST_F(PipelineCall, ABeforeHookChangesTheRequestTheProviderGets) {
   registry->add(
       Kind::kBefore, "", "model:gpt-4o",
       [](Event& e) {
-        e.editable->model = make_string("gpt-4o-mini-routed");
+        e.edit()->model = make_string("gpt-4o-mini-routed");
         return LLMKIT_OK;
       },
       false);

@@ -188,7 +188,7 @@ std::optional<std::string> header(const llmkit::http::Request& r, std::string_vi
 
 llmkit::http::Request chat(std::string_view provider, const lp::ChatRequest& r, bool stream,
                            const lp::Endpoint& e) {
-  return lp::provider(provider).chat_request(e, r, stream);
+  return lp::provider(provider).chat_request(e, r, r.model, stream);
 }
 
 // ---- OpenAI Chat Completions ------------------------------------------------
