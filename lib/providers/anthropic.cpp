@@ -1,5 +1,7 @@
 #include "providers/anthropic.h"
 
+#include <optional>
+
 #include "core/error.h"
 #include "providers/body.h"
 #include "providers/errors.h"
@@ -290,8 +292,8 @@ http::Request Anthropic::chat_request(const Endpoint& endpoint, const ChatReques
 }
 
 void Anthropic::parse(std::string_view body, Response& out) const {
-  simdjson::dom::parser parser;
-  const element doc = parse_answer(parser, body);
+  std::optional<simdjson::dom::parser> big;
+  const element doc = parse_answer(answer_parser(body.size(), big), body);
   if (read_error(doc, out)) return;
   if (!wire::has(doc, "content")) {
     fail(LLMKIT_PROVIDER_ERROR, "the answer is not a message (no \"content\")");

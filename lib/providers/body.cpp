@@ -67,6 +67,13 @@ void add_bearer(http::Request& request, const Endpoint& endpoint) {
   if (!endpoint.api_key.empty()) add_header(request, "Authorization", "Bearer " + endpoint.api_key);
 }
 
+simdjson::dom::parser& answer_parser(std::size_t size, std::optional<simdjson::dom::parser>& own) {
+  constexpr std::size_t kKeptUpTo = std::size_t{1} << 20;
+  if (size > kKeptUpTo) return own.emplace();
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
 simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_view body) {
   simdjson::dom::element doc;
   if (const auto err = parser.parse(body.data(), body.size()).get(doc)) {

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "providers/provider.h"
@@ -25,6 +26,11 @@ void add_bearer(http::Request& request, const Endpoint& endpoint);
 
 // Parses a provider's answer: PROVIDER_ERROR when it is not JSON.
 simdjson::dom::element parse_answer(simdjson::dom::parser& parser, std::string_view body);
+// The parser for an answer of `size` bytes: the calling thread's, kept for
+// its next answer (making one per answer was 4% of a bare call's
+// instructions, callgrind over make bench's pipeline/full/baseline), or,
+// above 1 MiB, one made in `own`, so that no thread keeps that much.
+simdjson::dom::parser& answer_parser(std::size_t size, std::optional<simdjson::dom::parser>& own);
 
 // The body {"model":..., "input":[...], "dimensions":...} that OpenAI's
 // /embeddings and Ollama's /api/embed both take; OpenAI's also asks for

@@ -1,5 +1,7 @@
 #include "providers/gemini.h"
 
+#include <optional>
+
 #include "core/error.h"
 #include "providers/body.h"
 #include "providers/errors.h"
@@ -312,8 +314,8 @@ http::Request Gemini::chat_request(const Endpoint& endpoint, const ChatRequest& 
 }
 
 void Gemini::parse(std::string_view body, Response& out) const {
-  simdjson::dom::parser parser;
-  const element doc = parse_answer(parser, body);
+  std::optional<simdjson::dom::parser> big;
+  const element doc = parse_answer(answer_parser(body.size(), big), body);
   if (read_error(doc, out)) return;
   if (!wire::has(doc, "candidates") && !wire::has(doc, "promptFeedback")) {
     fail(LLMKIT_PROVIDER_ERROR, "the answer is not a generateContent response (no \"candidates\")");

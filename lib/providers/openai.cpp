@@ -4,6 +4,8 @@
 // "max_completion_tokens", and in reading reasoning text some of them add.
 #include "providers/openai.h"
 
+#include <optional>
+
 #include "core/error.h"
 #include "providers/body.h"
 #include "providers/errors.h"
@@ -228,8 +230,8 @@ http::Request OpenAi::chat_request(const Endpoint& endpoint, const ChatRequest& 
 }
 
 void OpenAi::parse(std::string_view body, Response& out) const {
-  simdjson::dom::parser parser;
-  const element doc = parse_answer(parser, body);
+  std::optional<simdjson::dom::parser> big;
+  const element doc = parse_answer(answer_parser(body.size(), big), body);
   if (read_error(doc, out)) return;
   const auto choices = wire::array(doc, "choices");
   if (!doc.is_object() || !wire::has(doc, "choices")) {
