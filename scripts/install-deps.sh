@@ -8,7 +8,7 @@ PACKAGES="
 build-essential cmake pkg-config clang libclang-rt-14-dev clang-tidy clang-format
 libcurl4-openssl-dev libmimalloc-dev libxxhash-dev libzstd-dev libsimdjson-dev libhiredis-dev redis-server
 libpq-dev postgresql libsqlite3-dev
-libgtest-dev libgmock-dev libbenchmark-dev nginx
+libgtest-dev libgmock-dev libbenchmark-dev nginx valgrind
 swig golang-go ruby-dev ruby-minitest rake mono-devel nunit-console
 python3
 "
