@@ -973,11 +973,16 @@ LLMKIT_API llmkit_status llmkit_response_json(const llmkit_response* response, c
 typedef struct llmkit_vectors llmkit_vectors;
 
 /* Embeds `n` texts (texts[i] of lens[i] bytes) with `model` (NULL: the
- * client's "model"): OpenAI, Gemini and Ollama. Inputs are split into
- * batches the provider accepts (OpenAI 2048, Gemini 100, Ollama 512), sent
+ * client's "model"): OpenAI, Gemini and Ollama. `model` may name a group of
+ * the client's "deployments", as for chat calls: the router, retries,
+ * breakers and fallbacks apply, and the hooks run (their event has no
+ * request; docs/routing.md). Inputs are split into batches the provider
+ * accepts (OpenAI 2048, Gemini 100, Ollama 512), sent
  * "embeddings.concurrency" at a time. `call_options` (may be NULL):
- * "dimensions", "timeout.*", "header.NAME". Fails as a whole when any batch fails, with
- * that batch's status. Ownership: free *out with llmkit_vectors_free(). */
+ * "dimensions", "timeout.*", "header.NAME", "deadline_ms", "tags",
+ * "meta.KEY", "route.key". Fails as a whole when any batch fails, with that
+ * batch's status; a retry sends every batch again. Ownership: free *out
+ * with llmkit_vectors_free(). */
 LLMKIT_API llmkit_status llmkit_client_embed(llmkit_client* client, const char* model,
                                              const char* const* texts, const size_t* lens, size_t n,
                                              const llmkit_options* call_options,

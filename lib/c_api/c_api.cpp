@@ -1203,7 +1203,7 @@ extern "C" llmkit_status llmkit_client_embed(llmkit_client* client, const char* 
       inputs.push_back(llmkit::make_string(
           bytes_in(texts[i], lens[i], ("texts[" + std::to_string(i) + "]").c_str())));
     }
-    auto vectors = c.client().embed(model == nullptr ? "" : model, inputs, call_options, cancel);
+    auto vectors = c.embed(model == nullptr ? "" : model, inputs, call_options, cancel);
     *out = llmkit::create<llmkit_vectors>(llmkit_vectors{std::move(vectors)});
   });
 }

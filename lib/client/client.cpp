@@ -639,8 +639,7 @@ Vectors Client::embed(std::string_view model, const providers::Vector<String>& i
     Exchange call(provider_, false, false, {});
     call.head(failed->status, failed->headers);
     call.body(failed->body);
-    Result r = call.finish(LLMKIT_OK, {});
-    fail(r.status, std::string(r.message));
+    throw EmbedFailure(call.finish(LLMKIT_OK, {}));
   }
   for (std::size_t b = 0; b < batches; ++b) {
     const std::size_t n = std::min(inputs.size(), (b + 1) * per) - b * per;

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/cancel.h"
+#include "core/error.h"
 #include "http/transport.h"
 #include "options/options.h"
 #include "providers/provider.h"
@@ -27,6 +28,19 @@ struct Result {
 struct Vectors {
   providers::Vector<providers::Vector<float>> values;
   std::int64_t input_tokens = 0;
+};
+
+// An embeddings call the provider failed, as it answered: what a retry or
+// a fallback decides by (its HTTP status, Retry-After, error detail).
+class EmbedFailure : public llmkit::Error {
+ public:
+  explicit EmbedFailure(Result r)
+      : Error(r.status, std::string(r.message)),
+        result_(std::make_shared<const Result>(std::move(r))) {}
+  const Result& result() const noexcept { return *result_; }
+
+ private:
+  std::shared_ptr<const Result> result_;  // shared: an exception is copied
 };
 
 // How the pipeline shapes one try of a call.
@@ -60,7 +74,8 @@ class Client {
   void chat_async(const providers::ChatRequest& request, const Options* call_options,
                   const Cancel* cancel, ChunkFn on_chunk, DoneFn done, const Attempt& attempt = {});
 
-  // Throws the failing batch's status.
+  // Throws the failing batch's status: an EmbedFailure when the provider
+  // answered with an error.
   Vectors embed(std::string_view model, const providers::Vector<String>& inputs,
                 const Options* call_options, const Cancel* cancel);
 

@@ -336,6 +336,83 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
   return result;
 }
 
+client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<String>& inputs,
+                                const Options* call_options, const Cancel* cancel) {
+  Call call;
+  call.registry = hooks();
+  call.read(call_options);
+  call.cancel = cancel;
+  call.deadline_us = deadline_of(call_options, call.start_us);
+  const std::string_view group = model.empty() ? router_.default_model() : model;
+  if (group.empty()) {
+    fail(LLMKIT_INVALID_ARGUMENT, "no embeddings model given, and the client has no \"model\"");
+  }
+  client::Result result;  // the outcome the hooks see: no answer, only its status
+  client::Vectors vectors;
+  // Ends the call for the hooks and throws a failure.
+  const auto end = [&]() -> client::Vectors {
+    if (call.registry) after(call, result);
+    if (result.status != LLMKIT_OK) fail(result.status, std::string(result.message));
+    return std::move(vectors);
+  };
+  if (call.registry) {
+    hooks::Event& e = call.event;
+    e.default_model = group;
+    e.provider = make_string(router_.provider_of(group));
+    if (call.registry->any(hooks::Kind::kBefore, scopes_)) {
+      e.kind = hooks::Kind::kBefore;
+      call.registry->run(e, scopes_);
+      if (e.rejected != LLMKIT_OK || e.answer) {
+        result.status = e.rejected != LLMKIT_OK ? e.rejected : LLMKIT_UNSUPPORTED;
+        result.message = e.rejected != LLMKIT_OK ? e.reject_message
+                                                 : make_string(
+                                                       "a before hook answered an "
+                                                       "embeddings call with a chat answer");
+        if (result.message.empty()) result.message = make_string("a before hook rejected the call");
+        return end();
+      }
+    }
+  }
+  call.plan = router_.plan(group, call_options);
+  std::int64_t bytes = 0;
+  for (const String& in : inputs) bytes += static_cast<std::int64_t>(in.size());
+  for (;;) {
+    Router::Target t;
+    try {
+      t = router_.admit(call.plan, [bytes] { return bytes / 4 + 1; });  // tpm: by size
+    } catch (const Error& e) {  // no deployment would take it
+      result = failure(e);
+      if (router_.fall_back(call.plan, route::error_class(e.status(), 0, ""))) continue;
+      break;
+    }
+    ++call.tries;
+    const std::int64_t start = now_us();
+    try {
+      vectors = t.client->embed(t.model, inputs, call_options, cancel);
+      router_.end(call.plan, t, LLMKIT_OK, 0, now_us() - start, vectors.input_tokens);
+      result = client::Result{};
+      break;
+    } catch (const client::EmbedFailure& e) {  // the provider's answer: its status decides
+      result.status = e.result().status;
+      result.message = e.result().message;
+      if (e.result().response) {
+        result.response = std::make_unique<providers::Response>(*e.result().response);
+      }
+      router_.end(call.plan, t, result.status, http_status_of(result), now_us() - start, -1);
+    } catch (const Error& e) {
+      router_.end(call.plan, t, e.status(), 0, now_us() - start, -1);
+      result = failure(e);
+    }
+    std::int64_t wait = 0;
+    if (after_failure(call, result, &wait) == Next::kEnd) break;
+    if (wait > 0 && (cancel != nullptr ? cancel->wait_for(wait * 1'000'000) : sleep_ms(wait))) {
+      result = failure(Error(LLMKIT_CANCELLED, "the call was cancelled"));
+      break;
+    }
+  }
+  return end();
+}
+
 bool Pipeline::sleep_ms(std::int64_t ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return false;

@@ -41,6 +41,14 @@ class Pipeline {
                   const Cancel* cancel, client::Client::ChunkFn on_chunk,
                   client::Client::DoneFn done);
 
+  // Embeddings of `inputs` by `model` (a group of deployments, or a model
+  // of the client's own provider; empty: the client's "model"), through
+  // the before, after, error and finally hooks (their event has no
+  // request), the router, retries, breakers and fallbacks as chat calls.
+  // A failed try sends every batch again. Throws the last failure.
+  client::Vectors embed(std::string_view model, const providers::Vector<String>& inputs,
+                        const Options* call_options, const Cancel* cancel);
+
   // The client of the client's own "provider"; INVALID_ARGUMENT when it has
   // only "deployments".
   client::Client& client();

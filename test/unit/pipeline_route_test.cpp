@@ -10,9 +10,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "hooks/registry.h"
 #include "pipeline/pipeline.h"
 #include "support/upstream.h"
 
@@ -288,6 +290,75 @@ TEST_F(PipelineRoute, TheClientsOwnProviderServesWhatNoGroupClaims) {
   r = chat(q);
   ASSERT_EQ(r.status, LLMKIT_OK) << r.message;
   EXPECT_EQ(r.response->deployment, "gpt-4o");
+}
+
+TEST_F(PipelineRoute, EmbeddingsTakeTheGroupsDeploymentsRetriesAndFallbacks) {
+  auto p = make(deployment("down", "emb", "status=500", "\"weight\": 1000") + "," +
+                    deployment("up", "emb") + "," + deployment("spare", "emb-spare"),
+                R"([{"from": "emb", "to": ["emb-spare"]}])",
+                {{"retry.attempts", "2"}, {"retry.base_ms", "60000"}});
+  const providers::Vector<String> inputs = {make_string("a b"), make_string("cd")};
+  // The heavy deployment fails; the retry goes at once to the other.
+  const client::Vectors v = p->embed("emb", inputs, nullptr, nullptr);
+  ASSERT_EQ(v.values.size(), 2u);
+  EXPECT_EQ(v.values[0][0], 3.0f);  // the upstream's vector starts with the text's length
+  EXPECT_EQ(v.values[1][0], 2.0f);
+  EXPECT_EQ((hits()), (std::map<std::string, int>{{"down", 1}, {"up", 1}}));
+  // With no deployment of the group left, the fallback group answers.
+  upstream_->clear_requests();
+  auto q = make(deployment("down", "emb", "status=503") + "," + deployment("spare", "emb-spare"),
+                R"([{"from": "emb", "to": ["emb-spare"]}])");
+  EXPECT_EQ(q->embed("emb", inputs, nullptr, nullptr).values.size(), 2u);
+  EXPECT_EQ((hits()), (std::map<std::string, int>{{"down", 1}, {"spare", 1}}));
+  // Without one, the failure is the call's.
+  auto r = make(deployment("down", "emb", "status=401"));
+  try {
+    r->embed("emb", inputs, nullptr, nullptr);
+    FAIL() << "a failed embeddings call returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_AUTH);
+  }
+}
+
+TEST_F(PipelineRoute, EmbeddingsRunTheHooksWhichMayRejectThem) {
+  auto p = make(deployment("up", "emb"));
+  auto registry = std::make_shared<hooks::Registry>();
+  std::vector<std::string> seen;
+  registry->add(
+      hooks::Kind::kBefore, "", "tag:blocked",
+      [](hooks::Event& e) {
+        e.rejected = LLMKIT_BUDGET_EXCEEDED;
+        e.reject_message = make_string("no embeddings for you");
+        return LLMKIT_OK;
+      },
+      false);
+  for (const auto kind : {hooks::Kind::kAfter, hooks::Kind::kError, hooks::Kind::kFinally}) {
+    registry->add(
+        kind, "", "model:emb",
+        [&seen, kind](hooks::Event& e) {
+          EXPECT_EQ(e.request, nullptr);  // an embeddings call has no chat request
+          seen.push_back(std::to_string(static_cast<int>(kind)) + ":" +
+                         llmkit_status_str(e.status));
+          return LLMKIT_OK;
+        },
+        false);
+  }
+  p->set_hooks(registry);
+  const providers::Vector<String> inputs = {make_string("hello")};
+  EXPECT_EQ(p->embed("emb", inputs, nullptr, nullptr).values.size(), 1u);
+  Options blocked;
+  blocked.set("tags", "blocked");
+  try {
+    p->embed("emb", inputs, &blocked, nullptr);
+    FAIL() << "a rejected embeddings call returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), LLMKIT_BUDGET_EXCEEDED);
+    EXPECT_STREQ(e.what(), "no embeddings for you");
+  }
+  const std::string ok = llmkit_status_str(LLMKIT_OK);
+  const std::string refused = llmkit_status_str(LLMKIT_BUDGET_EXCEEDED);
+  EXPECT_EQ(seen, (std::vector<std::string>{"1:" + ok, "3:" + ok, "2:" + refused, "3:" + refused}));
+  EXPECT_EQ((hits()), (std::map<std::string, int>{{"up", 1}}));  // the rejected one sent nothing
 }
 
 TEST_F(PipelineRoute, BadTablesAndKeysFailAtCreation) {
