@@ -22,4 +22,8 @@
 %include "csharp/llmkit_csharp.swg"
 #endif
 
+/* Costs reach the bindings as JSON (llmkit_costs_json); the row index of
+ * C's accessors that reads the total is C's alone. */
+%ignore LLMKIT_COSTS_TOTAL;
+
 %include "llmkit.h"

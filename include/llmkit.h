@@ -644,6 +644,23 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *                     to the next group of "to" (docs/routing.md)
  *   "cache.scope"     the tenant of the client's cache keys (llmkit_client_set_cache),
  *                     default ""
+ *   "application"     the application the client's calls belong to, default "": what
+ *                     application budgets and the traces table name it by
+ *   "budgets"         a JSON array (or a file) of spend limits checked before each
+ *                     call: [{"application": "shop", "usd": 50, "per": "day"},
+ *                     {"caller": "*", "usd": 2, "per": "month"}] ("*": each
+ *                     caller key on its own, the call option "caller"); a call
+ *                     whose budget is spent this UTC day or month fails with
+ *                     LLMKIT_BUDGET_EXCEEDED without reaching the provider
+ *                     (llmkit_client_budget_spent, docs/costs.md)
+ *   "budget.store"    where spend is kept: "memory" (the default, this client),
+ *                     a redis:// URL or a postgresql:// URL (shared by every
+ *                     client and process using it)
+ *   "budget.on_unavailable"  when the store cannot be reached: "allow" (the
+ *                     default: the call goes, counted) or "deny" (it fails
+ *                     with LLMKIT_UNAVAILABLE)
+ *   "budget.prefix"   of the store's keys, default "llmkit:budget:";
+ *                     "budget.timeout_ms" Redis's, default 250
  * The key is sent only in the provider's auth header: it never appears in
  * messages, errors or responses. */
 typedef struct llmkit_client llmkit_client;
@@ -701,6 +718,24 @@ LLMKIT_API llmkit_status llmkit_client_set_cache(llmkit_client* client, llmkit_c
  * every client using it. Thread safety: any thread, also while calls run. */
 LLMKIT_API llmkit_status llmkit_client_set_ratelimiter(llmkit_client* client,
                                                        llmkit_ratelimiter* limiter);
+
+/* Stores in *value the dollars the budget of `kind` ("application" or "caller")
+ * for `key` has spent this UTC `per` ("day" or "month"), as the client's
+ * "budget.store" holds it: every call's cost since the period began,
+ * added when each call ended. LLMKIT_NOT_FOUND when no rule of "budgets"
+ * covers it; LLMKIT_UNAVAILABLE when a shared store cannot be reached.
+ * Thread safety: any thread, also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_budget_spent(llmkit_client* client, const char* kind,
+                                                    const char* key, const char* per,
+                                                    double* value);
+
+/* Stores a count of the client's budgets in *value: "refused" (calls
+ * failed with LLMKIT_BUDGET_EXCEEDED), "store_errors" (checks and adds the
+ * store failed), "unrecorded" (costs the store failed to add: spend it
+ * does not know). LLMKIT_NOT_FOUND without "budgets" or for another name.
+ * Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_client_budget_stat(llmkit_client* client, const char* name,
+                                                   int64_t* value);
 
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
  * ones call their done callback first). NULL does nothing. No call may
@@ -1009,6 +1044,75 @@ LLMKIT_API llmkit_status llmkit_vectors_parse(const char* provider, const char* 
 
 /* The input tokens the provider counted (0 when it reports none). */
 LLMKIT_API int64_t llmkit_vectors_input_tokens(const llmkit_vectors* vectors);
+
+/* ===================================================================== */
+/* Costs                                                                  */
+/* ===================================================================== */
+
+/* Cost, tokens and requests summed from the traces table (llmkit_traces)
+ * of a SQLite file or a PostgreSQL database, grouped and filtered as a
+ * query asks; `llmkit costs` prints the same. docs/costs.md.
+ * Thread safety: a result is immutable; any thread may read it. */
+typedef struct llmkit_costs llmkit_costs;
+
+/* The row index of llmkit_costs_number() that reads the total. */
+#define LLMKIT_COSTS_TOTAL ((size_t)-1)
+
+/* Sums the traces of `db` (a SQLite file's path or "sqlite:PATH", or a
+ * "postgresql://" URL) into *out. `query` (may be NULL) takes:
+ *   "by"           groups, comma-separated, among application, model,
+ *                  provider, caller, deployment; default "model"; "" for
+ *                  one group
+ *   "per"          "hour" or "day": each group per UTC hour or day too
+ *   "since", "until"  the range, start inclusive, end exclusive: a
+ *                  duration back from now ("30m", "24h", "7d"), Unix
+ *                  seconds, or an ISO-8601 UTC time ("2025-01-31",
+ *                  "2025-01-31T12:00:00Z"); default: all time
+ *   "top"          keep the N costliest groups (over the whole range, with
+ *                  "per"); default 0: all
+ *   "application", "model", "caller"   only the calls with that value
+ * Rows come costliest first, or in time order with "per". A database
+ * without the traces table yet gives no rows and a zero total.
+ * LLMKIT_INVALID_ARGUMENT names an unknown key or bad value;
+ * LLMKIT_NOT_FOUND for a SQLite file that does not exist;
+ * LLMKIT_UNSUPPORTED for a "jsonl:" target; LLMKIT_UNAVAILABLE when the
+ * database cannot be reached.
+ * Ownership: free *out with llmkit_costs_free(). Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_costs_query(const char* db, const llmkit_options* query,
+                                            llmkit_costs** out);
+
+/* Destroys a result. NULL does nothing. */
+LLMKIT_API void llmkit_costs_free(llmkit_costs* costs);
+
+/* The number of rows (the total not included); 0 for NULL. */
+LLMKIT_API size_t llmkit_costs_count(const llmkit_costs* costs);
+
+/* Stores a text of row `row` in *value: a group it was grouped by
+ * ("application", "model", "provider", "caller", "deployment") or, with
+ * "per", "time" (the bucket's start, "2025-01-31T12:00:00Z").
+ * LLMKIT_NOT_FOUND past the last row or for a name the query did not group
+ * by. Ownership: owned by `costs`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_costs_get(const llmkit_costs* costs, size_t row, const char* name,
+                                          const char** value);
+
+/* Stores a figure of row `row` (LLMKIT_COSTS_TOTAL: of every call in range
+ * and filters, not only the rows kept by "top") in *value: "requests",
+ * "errors" (status other than OK), "cache_hits", "unpriced" (calls that
+ * used tokens, were no cache hit and cost nothing: a model without a price,
+ * or priced at 0; no cost guessed), "input_tokens", "output_tokens",
+ * "cached_input_tokens", "cache_write_tokens" (parts of input),
+ * "reasoning_tokens" (part of output), "cost_usd". LLMKIT_NOT_FOUND past
+ * the last row or for another name. */
+LLMKIT_API llmkit_status llmkit_costs_number(const llmkit_costs* costs, size_t row,
+                                             const char* name, double* value);
+
+/* Stores the whole result as one JSON object in *json (*len bytes; len may
+ * be NULL): {"rows": [{"model": "gpt-4o", "requests": 3, ..., "cost_usd":
+ * 0.0125}, ...], "total": {...}}, each row holding the groups and "time"
+ * llmkit_costs_get() reads and the figures of llmkit_costs_number().
+ * Ownership: owned by `costs`, valid until it is freed. */
+LLMKIT_API llmkit_status llmkit_costs_json(const llmkit_costs* costs, const char** json,
+                                           size_t* len);
 
 /* ===================================================================== */
 /* Hooks                                                                  */

@@ -34,6 +34,7 @@
 #include "ratelimit/limiter.h"
 #include "tokenize/catalog.h"
 #include "tokenize/count.h"
+#include "trace/aggregate.h"
 
 // The opaque handle types are the core objects themselves.
 struct llmkit_options : llmkit::Options {};
@@ -814,6 +815,57 @@ extern "C" llmkit_status llmkit_client_set_ratelimiter(llmkit_client* client,
   return guard([&] { require(client, "client").set_limiter(limiter); });
 }
 
+namespace {
+
+llmkit::budget::Budgets& budgets_of(llmkit_client& c) {
+  llmkit::budget::Budgets* b = c.budgets();
+  if (b == nullptr) llmkit::fail(LLMKIT_NOT_FOUND, "the client has no \"budgets\"");
+  return *b;
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_client_budget_spent(llmkit_client* client, const char* kind,
+                                                    const char* key, const char* per,
+                                                    double* value) {
+  return guard([&] {
+    auto& b = budgets_of(require(client, "client"));
+    const std::string_view k = require_str(kind, "kind");
+    const std::string_view p = require_str(per, "per");
+    const char* name = text_in(key, "key");
+    auto& out = require(value, "value");
+    if (k != "application" && k != "caller") {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT,
+                   "kind " + llmkit::utf8::quote(k) + R"( is not "application" or "caller")");
+    }
+    if (p != "day" && p != "month") {
+      llmkit::fail(LLMKIT_INVALID_ARGUMENT,
+                   "per " + llmkit::utf8::quote(p) + R"( is not "day" or "month")");
+    }
+    out = b.spent(
+        k == "application" ? llmkit::budget::Kind::kApplication : llmkit::budget::Kind::kCaller,
+        name, p == "day" ? llmkit::budget::Period::kDay : llmkit::budget::Period::kMonth);
+  });
+}
+
+extern "C" llmkit_status llmkit_client_budget_stat(llmkit_client* client, const char* name,
+                                                   int64_t* value) {
+  return guard([&] {
+    const auto s = budgets_of(require(client, "client")).stats();
+    const std::string_view n = require_str(name, "name");
+    auto& out = require(value, "value");
+    if (n == "refused") {
+      out = s.refused;
+    } else if (n == "store_errors") {
+      out = s.store_errors;
+    } else if (n == "unrecorded") {
+      out = s.unrecorded;
+    } else {
+      llmkit::fail(LLMKIT_NOT_FOUND, "no budget figure named " + llmkit::utf8::quote(n));
+    }
+  });
+}
+
 extern "C" llmkit_status llmkit_request_new(llmkit_request** out) {
   return guard([&] { require(out, "out") = llmkit::create<llmkit_request>(); });
 }
@@ -1253,6 +1305,101 @@ extern "C" llmkit_status llmkit_vectors_get(const llmkit_vectors* vectors, size_
 
 extern "C" int64_t llmkit_vectors_input_tokens(const llmkit_vectors* vectors) {
   return vectors == nullptr ? 0 : vectors->input_tokens;
+}
+
+/* ---- costs ------------------------------------------------------------- */
+
+struct llmkit_costs {
+  llmkit::trace::CostReport report;
+  std::vector<std::string> times;  // each row's bucket as text, for llmkit_costs_get
+  llmkit::String json;
+};
+
+extern "C" llmkit_status llmkit_costs_query(const char* db, const llmkit_options* query,
+                                            llmkit_costs** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    const auto target = llmkit::trace::parse_target(text_in(db, "db"));
+    const llmkit::Options none;
+    const auto q = llmkit::trace::parse_cost_query(query != nullptr ? *query : none,
+                                                   llmkit::trace::wall_clock_us());
+    llmkit_costs c{llmkit::trace::aggregate(target, q), {}, {}};
+    if (q.per != llmkit::trace::Bucket::kNone) {
+      for (const auto& row : c.report.rows)
+        c.times.push_back(llmkit::trace::iso_time(row.bucket_us));
+    }
+    c.json = llmkit::trace::to_json(c.report);
+    *out = llmkit::create<llmkit_costs>(std::move(c));
+  });
+}
+
+extern "C" void llmkit_costs_free(llmkit_costs* costs) {
+  llmkit::destroy(costs);
+}
+
+extern "C" size_t llmkit_costs_count(const llmkit_costs* costs) {
+  return costs == nullptr ? 0 : costs->report.rows.size();
+}
+
+namespace {
+
+const llmkit::trace::CostRow& costs_row(const llmkit_costs& c, size_t row) {
+  if (row >= c.report.rows.size()) {
+    llmkit::fail(LLMKIT_NOT_FOUND,
+                 "no row " + std::to_string(row) + " of " + std::to_string(c.report.rows.size()));
+  }
+  return c.report.rows[row];
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_costs_get(const llmkit_costs* costs, size_t row, const char* name,
+                                          const char** value) {
+  return guard([&] {
+    const auto& c = require(costs, "costs");
+    const std::string_view n = require_str(name, "name");
+    auto& out = require(value, "value");
+    const auto& r = costs_row(c, row);
+    if (n == "time" && !c.times.empty()) {
+      out = c.times[row].c_str();
+      return;
+    }
+    const auto& by = c.report.query.by;
+    for (size_t i = 0; i < by.size(); ++i) {
+      if (llmkit::trace::name_of(by[i]) == n) {
+        out = r.keys[i].c_str();
+        return;
+      }
+    }
+    llmkit::fail(LLMKIT_NOT_FOUND,
+                 "the rows have no " + llmkit::utf8::quote(n) + ": the query did not group by it");
+  });
+}
+
+extern "C" llmkit_status llmkit_costs_number(const llmkit_costs* costs, size_t row,
+                                             const char* name, double* value) {
+  return guard([&] {
+    const auto& c = require(costs, "costs");
+    const std::string_view n = require_str(name, "name");
+    auto& out = require(value, "value");
+    const auto& f = row == LLMKIT_COSTS_TOTAL ? c.report.total : costs_row(c, row).figures;
+    for (const auto& [field, v] : llmkit::trace::named(f)) {
+      if (field == n) {
+        out = v;
+        return;
+      }
+    }
+    llmkit::fail(LLMKIT_NOT_FOUND, "no costs figure named " + llmkit::utf8::quote(n));
+  });
+}
+
+extern "C" llmkit_status llmkit_costs_json(const llmkit_costs* costs, const char** json,
+                                           size_t* len) {
+  return guard([&] {
+    const auto& c = require(costs, "costs");
+    require(json, "json") = c.json.c_str();
+    if (len != nullptr) *len = c.json.size();
+  });
 }
 
 /* ---- hooks ------------------------------------------------------------- */

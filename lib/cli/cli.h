@@ -17,5 +17,6 @@ char* read_all(const char* path, size_t* len);
 
 int replay(int argc, char** argv);
 int chat(int argc, char** argv);
+int costs(int argc, char** argv);
 
 #endif

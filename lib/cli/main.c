@@ -29,6 +29,14 @@ int usage(FILE* out) {
       "              call the provider (its key from the usual environment\n"
       "              variable) and print the answer's text; a summary goes to\n"
       "              stderr; exit 3 for an error answer\n"
+      "  costs --db DB [--by GROUPS] [--per hour|day] [--since T] [--until T]\n"
+      "        [--top N] [--application A] [--model M] [--caller C] [--json]\n"
+      "              sum cost, tokens and requests from the traces in DB (a SQLite\n"
+      "              file or a postgresql:// URL), grouped by GROUPS (comma-separated\n"
+      "              among application, model, provider, caller, deployment; default\n"
+      "              model), costliest first; T is a duration back from now (24h,\n"
+      "              7d), Unix seconds or an ISO-8601 UTC time; an aligned table, or\n"
+      "              JSON with --json; exit 2 for a bad flag or value\n"
       "  help        show this text\n",
       out);
   return out == stdout ? 0 : 2;
@@ -174,6 +182,7 @@ int main(int argc, char** argv) {
   if (strcmp(cmd, "tokens") == 0) return tokens(argc - 2, argv + 2);
   if (strcmp(cmd, "replay") == 0) return replay(argc - 2, argv + 2);
   if (strcmp(cmd, "chat") == 0) return chat(argc - 2, argv + 2);
+  if (strcmp(cmd, "costs") == 0) return costs(argc - 2, argv + 2);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     return usage(stdout);
   }

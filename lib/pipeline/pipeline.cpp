@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "pipeline/budget_stage.h"
 #include "pipeline/cache_stage.h"
 #include "pipeline/caller_limit.h"
 #include "pipeline/estimate.h"
@@ -41,6 +42,7 @@ struct Pipeline::Call {
   // Its place in the response cache and its caller's limit: each settles
   // once, before the after round, or when the call is destroyed.
   CacheStage cache;
+  BudgetStage budget;
   CallerLimit limit;
 };
 
@@ -50,6 +52,7 @@ Pipeline::Pipeline(const Options& options,
       retry_(route::RetryPolicy::from(options)),
       prices_(&cost::PriceTable::builtin()),
       cache_scope_(make_string(options.get_string("cache.scope", ""))),
+      budgets_(budget::Budgets::from(options)),
       // The router's clients keep a reference to the transport, made next;
       // none uses it before a call.
       router_(options, environment, transport_),
@@ -215,6 +218,7 @@ bool Pipeline::look_up_and_admit(Call& call, const providers::ChatRequest& reque
                           cancel, on_chunk, out)) {
       return true;
     }
+    call.budget.admit(budgets_.get(), call_options);
     call.limit.admit(limiter_.load(), request, model, call_options, cancel);
   } catch (const Error& e) {
     out = failure(e);
@@ -225,6 +229,7 @@ bool Pipeline::look_up_and_admit(Call& call, const providers::ChatRequest& reque
 
 void Pipeline::conclude(Call& call, client::Result& result) const noexcept {
   call.limit.settle(result);
+  call.budget.settle(result);
   call.cache.store(result);
   if (call.registry) after(call, result);
 }

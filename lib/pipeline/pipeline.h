@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "budget/budgets.h"
 #include "cache/cache.h"
 #include "client/client.h"
 #include "core/alloc.h"
@@ -56,6 +57,8 @@ class Pipeline {
   // nullptr before the first call to it, or when breakers are off.
   route::Breaker* breaker(std::string_view name) { return router_.breaker(name); }
   Router& router() { return router_; }
+  // The "budgets" option's, or null.
+  budget::Budgets* budgets() { return budgets_.get(); }
 
  private:
   struct Call;
@@ -106,6 +109,7 @@ class Pipeline {
   std::atomic<cache::Cache*> cache_{nullptr};
   String cache_scope_;  // the "cache.scope" option: the tenant of the keys
   std::atomic<ratelimit::Limiter*> limiter_{nullptr};
+  std::unique_ptr<budget::Budgets> budgets_;
   Router router_;
   // Last, so destroyed first: its async calls end (their after hooks
   // running) while the rest, the router's clients included, is still here.

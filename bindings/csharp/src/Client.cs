@@ -318,6 +318,19 @@ public sealed class Client : IDisposable {
   /// <paramref name="deployment"/>, or with "breaker" = "false".</exception>
   public BreakerStats BreakerStats(string deployment) => new BreakerStats(handle, deployment);
 
+  /// <summary>What the budget of <paramref name="kind"/> ("application" or
+  /// "caller") for <paramref name="key"/> has spent this UTC
+  /// <paramref name="per"/> ("day" or "month"), in dollars, as the client's
+  /// "budget.store" holds it. A call whose budget is spent throws
+  /// LlmkitException BudgetExceeded without reaching the provider.</summary>
+  /// <exception cref="LlmkitException">NotFound when no rule of the client's
+  /// "budgets" covers it; Unavailable when a shared store cannot be reached.</exception>
+  public double BudgetSpent(string kind, string key, string per = "day") {
+    double usd;
+    Native.llmkit_client_budget_spent(handle, kind, key, per, out usd);
+    return usd;
+  }
+
   /// <summary>Frees the client now rather than at finalization: async calls
   /// still running end with LlmkitException Cancelled; blocking calls running
   /// on other threads keep it until they return. Once freed, any use throws

@@ -157,6 +157,26 @@ module Llmkit
   def self.json(value) = value.is_a?(String) ? value : JSON.generate(value)
   private_class_method :json
 
+  # ---- Costs ----------------------------------------------------------------
+
+  # Sums the traces table of `db` (a SQLite file's path or a postgresql://
+  # URL) as the query keywords ask, those of llmkit_costs_query: by:
+  # ("application,model,provider,caller,deployment", any of them; default
+  # "model"), per: (:hour, :day), since:, until: ("24h", "7d", Unix seconds,
+  # "2025-01-31T12:00:00Z"), top:, and the filters application:, model:,
+  # caller:. Returns {rows: [{model: "gpt-4o", requests: 3, ...,
+  # cost_usd: 0.0125}, ...], total: {...}}, rows costliest first (in time
+  # order with per:); the total counts every call in range, not only the
+  # rows top: kept. Raises InvalidArgumentError for a bad key or value,
+  # NotFoundError for a SQLite file that does not exist, UnavailableError
+  # when the database cannot be reached. Other threads run meanwhile.
+  def self.costs(db, **query)
+    costs = Waiting.with_native_options(query) { Native.costs_query(db.to_s, _1) }
+    JSON.parse(Native.costs_json(costs), symbolize_names: true)
+  ensure
+    Native.costs_free(costs) if costs
+  end
+
   # An OpenAI BPE encoding ("cl100k_base", "o200k_base", "p50k_base",
   # "r50k_base"); ids are tiktoken's. Cheap: the encoding data is shared and
   # loaded once. One tokenizer may be used from many threads at once.

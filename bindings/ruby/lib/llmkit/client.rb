@@ -623,6 +623,16 @@ module Llmkit
       end
     end
 
+    # What the budget of `kind` (:application or :caller) for `key` has
+    # spent this UTC `per` (:day or :month), in dollars, as the client's
+    # "budget.store" holds it. Raises NotFoundError when no rule of the
+    # client's "budgets" covers it, UnavailableError when a shared store
+    # cannot be reached. A call whose budget is spent raises
+    # BudgetExceededError without reaching the provider.
+    def budget_spent(kind, key, per: :day)
+      native { Native.client_budget_spent(_1, kind.to_s, key.to_s, per.to_s) }
+    end
+
     CHUNK_KINDS = {
       Native::CHUNK_TEXT => :text,
       Native::CHUNK_REASONING => :reasoning,
