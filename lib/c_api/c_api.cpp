@@ -34,6 +34,7 @@
 #include "ratelimit/limiter.h"
 #include "tokenize/catalog.h"
 #include "tokenize/count.h"
+#include "trace/writer.h"
 
 // The opaque handle types are the core objects themselves.
 struct llmkit_options : llmkit::Options {};
@@ -802,6 +803,43 @@ extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no breaker figure named " + llmkit::utf8::quote(n));
     }
+  });
+}
+
+extern "C" llmkit_status llmkit_client_flush(llmkit_client* client, int64_t timeout_ms) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    if (timeout_ms < 0) llmkit::fail(LLMKIT_INVALID_ARGUMENT, "timeout_ms is negative");
+    llmkit::trace::Writer* w = c.trace_writer();
+    if (w == nullptr || w->flush(timeout_ms)) return;
+    const llmkit::trace::WriterStats s = w->stats();
+    llmkit::fail(LLMKIT_TIMEOUT, std::to_string(s.queued) + " trace records not yet written" +
+                                     (s.last_error.empty() ? std::string()
+                                                           : "; the last write failed: " +
+                                                                 std::string(s.last_error)));
+  });
+}
+
+extern "C" llmkit_status llmkit_client_trace_stat(llmkit_client* client, const char* name,
+                                                  int64_t* value) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    const std::string_view n = require_str(name, "name");
+    auto& v = require(value, "value");
+    llmkit::trace::WriterStats s;
+    if (llmkit::trace::Writer* w = c.trace_writer()) s = w->stats();
+    const std::pair<std::string_view, int64_t> known[] = {{"written", s.written},
+                                                          {"dropped", s.dropped},
+                                                          {"failed_writes", s.failed_writes},
+                                                          {"queued", s.queued}};
+    for (const auto& [name_of, stat] : known) {
+      if (n == name_of) {
+        v = stat;
+        return;
+      }
+    }
+    llmkit::fail(LLMKIT_NOT_FOUND, "no trace statistic " + llmkit::utf8::quote(n) +
+                                       " (known: written, dropped, failed_writes, queued)");
   });
 }
 

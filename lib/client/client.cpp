@@ -47,7 +47,13 @@ constexpr std::string_view kShared[] = {
     "deployments",
     "fallbacks",
     "route.",
-    "cache.scope"};  // scopes to here: read by pipeline::Pipeline
+    "cache.scope",
+    "application",
+    "trace",
+    "trace.queue",
+    "trace.on_full",
+    "trace.content",
+    "trace.close_timeout_ms"};  // scopes to here: read by pipeline::Pipeline
 constexpr auto kKnown = [] {
   std::array<std::string_view, std::size(kEndpoint) + std::size(kShared)> all{};
   std::copy(std::begin(kShared), std::end(kShared),

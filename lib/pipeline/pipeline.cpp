@@ -10,6 +10,7 @@
 #include "pipeline/cache_stage.h"
 #include "pipeline/caller_limit.h"
 #include "pipeline/estimate.h"
+#include "pipeline/trace_stage.h"
 
 namespace llmkit::pipeline {
 // One call's hook state, kept from the before round to the last hook.
@@ -42,6 +43,7 @@ struct Pipeline::Call {
   // once, before the after round, or when the call is destroyed.
   CacheStage cache;
   CallerLimit limit;
+  TraceStage trace;
 };
 
 Pipeline::Pipeline(const Options& options,
@@ -50,6 +52,7 @@ Pipeline::Pipeline(const Options& options,
       retry_(route::RetryPolicy::from(options)),
       prices_(&cost::PriceTable::builtin()),
       cache_scope_(make_string(options.get_string("cache.scope", ""))),
+      tracer_(Tracer::from(options)),
       // The router's clients keep a reference to the transport, made next;
       // none uses it before a call.
       router_(options, environment, transport_),
@@ -76,7 +79,7 @@ std::shared_ptr<hooks::Registry> Pipeline::hooks() const {
 }
 
 void Pipeline::Call::read(const Options* call_options) {
-  if (call_options == nullptr || !registry) return;
+  if (call_options == nullptr || (!registry && !trace.on())) return;
   event.tags = hooks::split_list(call_options->get_string("tags", ""));
   call_options->for_each("meta.", [&](std::string_view key, std::string_view value) {
     event.metadata.emplace_back(make_string(key), make_string(value));
@@ -230,6 +233,7 @@ void Pipeline::conclude(Call& call, client::Result& result) const noexcept {
   call.limit.settle(result);
   call.cache.store(result);
   if (call.registry) after(call, result);
+  call.trace.end(call.event, call.plan, call.tries, call.start_us, result);
 }
 
 std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t start_us) {
@@ -278,6 +282,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
   call.registry = hooks();
+  call.trace.begin(tracer_.get(), router_, request, call_options);
   call.read(call_options);
   call.cancel = cancel;
   call.deadline_us = deadline_of(call_options, call.start_us);
@@ -352,6 +357,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   call->registry = hooks();
   call->own = request;
   call->owned = true;
+  call->trace.begin(tracer_.get(), router_, call->own, call_options);
   call->read(call_options);
   if (call_options != nullptr) call->options.emplace(*call_options);
   call->cancel = cancel;

@@ -15,6 +15,7 @@
 #include "cost/pricing.h"
 #include "hooks/registry.h"
 #include "pipeline/router.h"
+#include "pipeline/trace_stage.h"
 #include "ratelimit/limiter.h"
 #include "route/retry.h"
 
@@ -48,6 +49,8 @@ class Pipeline {
   // nullptr before the first call to it, or when breakers are off.
   route::Breaker* breaker(std::string_view name) { return router_.breaker(name); }
   Router& router() { return router_; }
+  // Where the calls' trace records go; null when "trace" is unset.
+  trace::Writer* trace_writer() { return tracer_ ? &tracer_->writer : nullptr; }
 
  private:
   struct Call;
@@ -98,6 +101,7 @@ class Pipeline {
   std::atomic<cache::Cache*> cache_{nullptr};
   String cache_scope_;  // the "cache.scope" option: the tenant of the keys
   std::atomic<ratelimit::Limiter*> limiter_{nullptr};
+  Unique<Tracer> tracer_;  // outlives the transport, whose last calls end into it
   Router router_;
   // Last, so destroyed first: its async calls end (their after hooks
   // running) while the rest, the router's clients included, is still here.
