@@ -3,8 +3,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 #include "core/error.h"
 #include "core/json.h"
@@ -69,8 +69,9 @@ class JsonlSink final : public Sink {
 
  private:
   [[noreturn]] void failed(llmkit_status status, std::string_view what) const {
-    fail(status,
-         "JSON Lines trace file " + path_ + ": " + std::string(what) + ": " + std::strerror(errno));
+    const int error = errno;  // before anything below can change it
+    fail(status, "JSON Lines trace file " + path_ + ": " + std::string(what) + ": " +
+                     std::generic_category().message(error));
   }
 
   std::string path_;

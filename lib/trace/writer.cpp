@@ -12,6 +12,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
+constexpr std::int64_t kMaxWaitMs = std::int64_t{1} << 40;  // 34 years
 
 }  // namespace
 
@@ -54,9 +55,9 @@ void Writer::push(Record&& record) noexcept {
 bool Writer::flush(std::int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   const std::int64_t target = accepted_;
-  return written_.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(timeout_ms, 0)),
-                           [&] { return done_ >= target; }) &&
-         lost_ == 0;
+  // Clamped: a wait of "forever" (INT64_MAX) must not overflow the clock.
+  const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, kMaxWaitMs));
+  return written_.wait_for(lock, wait, [&] { return done_ >= target; }) && lost_ == 0;
 }
 
 std::int64_t Writer::close(std::int64_t timeout_ms) {
@@ -67,7 +68,7 @@ std::int64_t Writer::close(std::int64_t timeout_ms) {
       close_deadline_us_ =
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
               .count() +
-          std::max<std::int64_t>(timeout_ms, 0) * 1000;
+          std::clamp<std::int64_t>(timeout_ms, 0, kMaxWaitMs) * 1000;
     }
   }
   work_.notify_all();
