@@ -20,11 +20,11 @@
 #include "chat_support.h"
 #include "llmkit.h"
 #include "support/postgres_server.h"
+#include "support/trace_record.h"
 #include "trace/writer.h"
 
 namespace {
 
-using llmkit::make_string;
 using llmkit::bench::nginx;
 
 void must(llmkit_status status) {
@@ -39,32 +39,6 @@ std::string temp_db(const char* name) {
   return path;
 }
 
-// A call's record as the pipeline makes it for a successful chat.
-llmkit::trace::Record sample() {
-  llmkit::trace::Record r;
-  r.call_id = make_string("7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e");
-  r.time_us = 1'764'000'000'000'000;
-  r.application = make_string("shop");
-  r.scope = make_string("production");
-  r.tags = make_string(R"(["prod","beta"])");
-  r.metadata = make_string(R"({"team":"search"})");
-  r.caller = make_string("team-search");
-  r.provider = make_string("openai");
-  r.request_model = make_string("gpt-4o-mini");
-  r.response_model = make_string("gpt-4o-mini-2024-07-18");
-  r.response_id = make_string("chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT");
-  r.deployment = make_string("gpt-4o-mini");
-  r.status = make_string("ok");
-  r.finish_reasons = make_string(R"(["stop"])");
-  r.input_tokens = 1200;
-  r.output_tokens = 310;
-  r.cache_read_tokens = 1024;
-  r.cost_usd = 0.000372;
-  r.latency_ms = 812.25;
-  r.ttft_ms = 230.5;
-  return r;
-}
-
 struct Run {
   std::unique_ptr<llmkit::trace::Writer> writer;
   std::atomic<std::int64_t> start_ns{0};
@@ -77,7 +51,7 @@ std::int64_t now_ns() {
 }
 
 void push_records(benchmark::State& state, Run& run) {
-  const llmkit::trace::Record record = sample();
+  const llmkit::trace::Record record = llmkit::test::sample_record();
   std::int64_t expected = 0;
   run.start_ns.compare_exchange_strong(expected, now_ns());
   for (auto _ : state) run.writer->push(llmkit::trace::Record(record));

@@ -714,8 +714,8 @@ LLMKIT_API llmkit_status llmkit_client_set_ratelimiter(llmkit_client* client,
                                                        llmkit_ratelimiter* limiter);
 
 /* Waits until the trace records of every call that ended before this
- * call are written (docs/traces.md), at most `timeout_ms` (>= 0; 0 only
- * checks). LLMKIT_OK at once when the client has no "trace";
+ * call are written (docs/traces.md), or dropped as "dropped" counts them,
+ * at most `timeout_ms` (>= 0; 0 only checks). LLMKIT_OK at once when the client has no "trace";
  * LLMKIT_TIMEOUT when some are still queued, with the database's last
  * error in llmkit_last_error() when it is failing (the records stay
  * queued and are written when it is back). Thread safety: any thread,
@@ -724,9 +724,10 @@ LLMKIT_API llmkit_status llmkit_client_flush(llmkit_client* client, int64_t time
 
 /* Stores a figure of the client's trace writer in *value: "written"
  * (records in the database), "dropped" (records lost to a full queue with
- * "trace.on_full" "drop"), "failed_writes" (batches the database refused;
- * each is tried again, 100 ms later doubling to 2 s), "queued" (records
- * not yet written). All 0 when the client has no "trace". NOT_FOUND for
+ * "trace.on_full" "drop", or in a batch the database refused for another
+ * reason than being out of reach), "failed_writes" (batches that failed;
+ * while the database is out of reach each is tried again, 100 ms later
+ * doubling to 2 s), "queued" (records not yet written). All 0 when the client has no "trace". NOT_FOUND for
  * another name. Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_trace_stat(llmkit_client* client, const char* name,
                                                   int64_t* value);

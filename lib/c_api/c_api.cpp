@@ -101,6 +101,20 @@ const char* require_str(const char* s, const char* name) {
   return &require(s, name);
 }
 
+// The statistic called `name` among `known`; NOT_FOUND naming `what` and
+// listing the known names otherwise.
+template <class T, std::size_t N>
+T stat_named(const std::pair<std::string_view, T> (&known)[N], std::string_view name,
+             std::string_view what) {
+  std::string names;
+  for (const auto& [name_of, stat] : known) {
+    if (name == name_of) return stat;
+    names += (names.empty() ? "" : ", ") + std::string(name_of);
+  }
+  llmkit::fail(LLMKIT_NOT_FOUND, "no " + std::string(what) + " statistic " +
+                                     llmkit::utf8::quote(name) + " (known: " + names + ")");
+}
+
 }  // namespace
 
 /* ---- version ---------------------------------------------------------- */
@@ -613,15 +627,7 @@ extern "C" llmkit_status llmkit_cache_stat(const llmkit_cache* cache, const char
                                                            {"bytes", s.tier.bytes},
                                                            {"waits", s.waits},
                                                            {"backend_errors", s.backend_errors}};
-    for (const auto& [name_of, stat] : known) {
-      if (n == name_of) {
-        v = stat;
-        return;
-      }
-    }
-    llmkit::fail(LLMKIT_NOT_FOUND, "no cache statistic " + llmkit::utf8::quote(n) +
-                                       " (known: hits, misses, evictions, expirations, entries, "
-                                       "bytes, waits, backend_errors)");
+    v = stat_named(known, n, "cache");
   });
 }
 
@@ -832,14 +838,7 @@ extern "C" llmkit_status llmkit_client_trace_stat(llmkit_client* client, const c
                                                           {"dropped", s.dropped},
                                                           {"failed_writes", s.failed_writes},
                                                           {"queued", s.queued}};
-    for (const auto& [name_of, stat] : known) {
-      if (n == name_of) {
-        v = stat;
-        return;
-      }
-    }
-    llmkit::fail(LLMKIT_NOT_FOUND, "no trace statistic " + llmkit::utf8::quote(n) +
-                                       " (known: written, dropped, failed_writes, queued)");
+    v = stat_named(known, n, "trace");
   });
 }
 

@@ -69,7 +69,11 @@ class PostgresSink final : public Sink {
       }
       data_.push_back('\n');
     }
+    // A failed COPY makes the table again first the next time: someone may
+    // have dropped it.
+    ready_ = false;
     conn_.copy_in(copy_, data_);
+    ready_ = true;
   }
 
  private:

@@ -5,6 +5,8 @@
 #include <exception>
 #include <utility>
 
+#include "core/error.h"
+
 namespace llmkit::trace {
 namespace {
 
@@ -13,6 +15,12 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstBackoff{100};
 constexpr std::chrono::milliseconds kMaxBackoff{2000};
 constexpr std::int64_t kMaxWaitMs = std::int64_t{1} << 40;  // 34 years
+// A batch of one row costs a transaction (a WAL write) or a COPY round
+// trip: far more than the row. So the thread lets a batch gather this
+// long, or to kFill records, unless a flush or the close waits for it
+// (bench/trace_bench.cpp's "trace/pipeline" measures the difference).
+constexpr std::chrono::milliseconds kLinger{10};
+constexpr std::size_t kFill = 1024;
 
 }  // namespace
 
@@ -20,6 +28,7 @@ Writer::Writer(Unique<Sink> sink, WriterSettings settings)
     : sink_(std::move(sink)), settings_(settings) {
   queue_.reserve(std::min<std::size_t>(settings_.queue, 4096));
   batch_.reserve(queue_.capacity());
+  fill_ = std::min(kFill, settings_.queue);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -44,8 +53,9 @@ void Writer::push(Record&& record) noexcept {
       return;
     }
     ++accepted_;
-    // The thread waits only on an empty queue: one wake per batch.
-    const bool wake = queue_.size() == 1;
+    // The thread waits for a first record, then for a full batch: two
+    // wakes per batch at most.
+    const bool wake = queue_.size() == 1 || queue_.size() == fill_;
     lock.unlock();
     if (wake) work_.notify_one();
   } catch (...) {  // NOLINT(bugprone-empty-catch): the mutex failed: nothing to count it in
@@ -55,9 +65,13 @@ void Writer::push(Record&& record) noexcept {
 bool Writer::flush(std::int64_t timeout_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
   const std::int64_t target = accepted_;
+  ++flushing_;  // the batch goes now, without gathering more
+  work_.notify_one();
   // Clamped: a wait of "forever" (INT64_MAX) must not overflow the clock.
   const auto wait = std::chrono::milliseconds(std::clamp<std::int64_t>(timeout_ms, 0, kMaxWaitMs));
-  return written_.wait_for(lock, wait, [&] { return done_ >= target; }) && lost_ == 0;
+  const bool done = written_.wait_for(lock, wait, [&] { return done_ >= target; });
+  --flushing_;
+  return done && lost_ == 0;
 }
 
 std::int64_t Writer::close(std::int64_t timeout_ms) {
@@ -90,13 +104,17 @@ void Writer::run() noexcept {
   for (;;) {
     work_.wait(lock, [&] { return !queue_.empty() || closing_; });
     if (queue_.empty()) return;  // closing, and everything is written
+    work_.wait_for(lock, kLinger,
+                   [&] { return queue_.size() >= fill_ || closing_ || flushing_ > 0; });
     batch_.swap(queue_);
     room_.notify_all();
     const auto n = static_cast<std::int64_t>(batch_.size());
-    const bool ok = write_batch(lock);
+    const Outcome outcome = write_batch(lock);
     done_ += n;
-    if (ok) {
+    if (outcome == Outcome::kWritten) {
       stats_.written += n;
+    } else if (outcome == Outcome::kRefused) {
+      stats_.dropped += n;
     } else {
       // Closing past the deadline with the sink still failing: what is left
       // is lost, and counted.
@@ -110,19 +128,28 @@ void Writer::run() noexcept {
     batch_.clear();  // the records' memory is freed outside the lock
     written_.notify_all();
     lock.lock();
-    if (!ok) return;
+    if (outcome == Outcome::kGaveUp) return;
   }
 }
 
-bool Writer::write_batch(std::unique_lock<std::mutex>& lock) noexcept {
+Writer::Outcome Writer::write_batch(std::unique_lock<std::mutex>& lock) noexcept {
   auto backoff = kFirstBackoff;
   for (;;) {
     lock.unlock();
     String error;
+    bool again = true;
     try {
       sink_->write(batch_);
       lock.lock();
-      return true;
+      return Outcome::kWritten;
+    } catch (const Error& e) {
+      // Only a database out of reach comes back; a batch it refuses would
+      // be refused forever, and hold up every record behind it.
+      again = e.status() == LLMKIT_UNAVAILABLE;
+      try {
+        error = make_string(e.what());
+      } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: the failure is counted alone
+      }
     } catch (const std::exception& e) {
       try {
         error = make_string(e.what());
@@ -133,6 +160,7 @@ bool Writer::write_batch(std::unique_lock<std::mutex>& lock) noexcept {
     lock.lock();
     ++stats_.failed_writes;
     stats_.last_error = std::move(error);
+    if (!again) return Outcome::kRefused;
     // Wait before the next try; a close in the meantime shortens the wait
     // to its deadline, and past that deadline there is no next try.
     const auto wake = Clock::now() + backoff;
@@ -141,7 +169,7 @@ bool Writer::write_batch(std::unique_lock<std::mutex>& lock) noexcept {
       auto until = wake;
       if (closing_) {
         const Clock::time_point deadline{std::chrono::microseconds(close_deadline_us_)};
-        if (Clock::now() >= deadline) return false;
+        if (Clock::now() >= deadline) return Outcome::kGaveUp;
         until = std::min(until, deadline);
       }
       if (Clock::now() >= until) break;

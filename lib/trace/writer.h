@@ -1,7 +1,9 @@
 // The background writer between calls and a trace sink: calls queue their
 // records (never waiting on the database), one thread writes everything
-// queued as one batch, and a failed batch is kept and written again, with
-// a backoff, while new records queue behind it (docs/traces.md).
+// queued as one batch, and a batch that failed because the database is out
+// of reach (UNAVAILABLE) is kept and written again, with a backoff, while
+// new records queue behind it; one the database refuses for another reason
+// is dropped and counted (docs/traces.md).
 #pragma once
 
 #include <condition_variable>
@@ -23,7 +25,7 @@ struct WriterSettings {
 
 struct WriterStats {
   std::int64_t written = 0;
-  std::int64_t dropped = 0;        // the queue was full
+  std::int64_t dropped = 0;        // the queue was full, or the sink refused their batch
   std::int64_t failed_writes = 0;  // batches the sink refused (each written again later)
   std::int64_t queued = 0;         // accepted, not yet written
   String last_error;               // the sink's last failure, "" when none yet
@@ -57,9 +59,11 @@ class Writer {
 
  private:
   void run() noexcept;
-  // Writes `batch_` until it goes in, or the writer closes past its
-  // deadline; false then.
-  bool write_batch(std::unique_lock<std::mutex>& lock) noexcept;
+  enum class Outcome { kWritten, kRefused, kGaveUp };
+  // Writes `batch_`, trying again while the sink is UNAVAILABLE; kRefused
+  // for another failure, kGaveUp when the writer closed and its deadline
+  // passed.
+  Outcome write_batch(std::unique_lock<std::mutex>& lock) noexcept;
 
   Unique<Sink> sink_;
   const WriterSettings settings_;
@@ -72,6 +76,8 @@ class Writer {
   std::int64_t accepted_ = 0;
   std::int64_t done_ = 0;  // written or lost, in the order they were accepted
   std::int64_t lost_ = 0;
+  std::size_t fill_ = 0;  // a batch this big goes at once
+  int flushing_ = 0;      // flush() calls waiting
   WriterStats stats_;
   bool closing_ = false;
   std::int64_t close_deadline_us_ = 0;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "pg/connection.h"
 #include "support/postgres_server.h"
+#include "support/trace_record.h"
 #include "trace/record.h"
 #include "trace/schema.h"
 #include "trace/sink.h"
@@ -42,33 +43,8 @@ struct TempPath {
 const char* const kAwkward = "a\tb\nc\rd\\e\"f\x01g \xc3\xa9\xe2\x82\xac";
 
 std::vector<Record> batch() {
-  Record a;
-  a.call_id = make_string("id-1");
-  a.time_us = 1'700'000'000'000'001;
-  a.application = make_string("shop");
-  a.scope = make_string("production");
-  a.tags = make_string(R"(["x","y"])");
-  a.metadata = make_string(R"({"user":"u1"})");
+  Record a = test::sample_record();
   a.caller = make_string(kAwkward);
-  a.provider = make_string("openai");
-  a.request_model = make_string("gpt-4o-mini");
-  a.response_model = make_string("gpt-4o-mini-2024-07-18");
-  a.response_id = make_string("chatcmpl-1");
-  a.deployment = make_string("east");
-  a.status = make_string("ok");
-  a.finish_reasons = make_string(R"(["stop"])");
-  a.input_tokens = 120;
-  a.output_tokens = 30;
-  a.cache_read_tokens = 100;
-  a.cache_creation_tokens = 7;
-  a.reasoning_tokens = 5;
-  a.cost_usd = 0.000123456789;
-  a.latency_ms = 12.5;
-  a.ttft_ms = 3.25;
-  a.retries = 2;
-  a.fallback = true;
-  a.cache_hit = false;
-  a.input_messages = make_string(R"([{"role":"user","parts":[{"type":"text","content":"hi"}]}])");
   Record b;  // the nullable columns null
   b.call_id = make_string("id-2");
   b.time_us = 1'700'000'000'000'002;
@@ -90,7 +66,7 @@ void expect_rows(const std::vector<Row>& rows) {
   const Row& a = rows[0];
   const Row& b = rows[1];
   ASSERT_EQ(a.size(), kFieldCount);
-  EXPECT_EQ(a[0], "id-1");
+  EXPECT_EQ(a[0], "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e");
   EXPECT_EQ(a[1], "1700000000000001");
   EXPECT_EQ(a[2], "shop");
   EXPECT_EQ(a[4], R"(["x","y"])");
@@ -226,7 +202,7 @@ TEST(TraceSinks, JsonlWritesOneObjectPerLineUnderTheOtelNames) {
   ASSERT_EQ(lines.size(), 3u);
   simdjson::dom::parser parser;
   simdjson::dom::element a = parser.parse(lines[0]);
-  EXPECT_EQ(std::string_view(a["llmkit.call_id"]), "id-1");
+  EXPECT_EQ(std::string_view(a["llmkit.call_id"]), "7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c2e");
   EXPECT_EQ(int64_t(a["llmkit.time_us"]), 1'700'000'000'000'001);
   EXPECT_EQ(std::string_view(a["llmkit.caller"]), kAwkward);
   EXPECT_EQ(std::string_view(a["gen_ai.request.model"]), "gpt-4o-mini");

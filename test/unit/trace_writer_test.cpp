@@ -19,9 +19,10 @@ namespace {
 struct Control {
   std::mutex mutex;
   std::condition_variable changed;
-  bool held = false;     // write() waits while set
-  bool failing = false;  // write() throws UNAVAILABLE while set
-  int entered = 0;       // write() calls begun
+  bool held = false;      // write() waits while set
+  bool failing = false;   // write() throws UNAVAILABLE while set
+  bool refusing = false;  // write() throws INVALID_ARGUMENT while set
+  int entered = 0;        // write() calls begun
   std::vector<std::string> ids;
 
   void set(bool Control::*flag, bool value) {
@@ -47,6 +48,7 @@ class TestSink final : public Sink {
     c_->changed.notify_all();
     c_->changed.wait(lock, [&] { return !c_->held; });
     if (c_->failing) fail(LLMKIT_UNAVAILABLE, "the test's database is down");
+    if (c_->refusing) fail(LLMKIT_INVALID_ARGUMENT, "the test's database refuses it");
     for (const Record& r : batch) c_->ids.emplace_back(r.call_id);
   }
 
@@ -115,6 +117,22 @@ TEST(TraceWriter, AFailingSinkIsRetriedAndFlushWaitsForIt) {
   ASSERT_TRUE(w->flush(10000));
   EXPECT_EQ(c->ids, (std::vector<std::string>{"0", "1"}));
   EXPECT_EQ(w->stats().written, 2);
+}
+
+TEST(TraceWriter, ABatchTheSinkRefusesIsDroppedNotRetried) {
+  auto c = std::make_shared<Control>();
+  c->set(&Control::refusing, true);
+  auto w = writer(c, 100);
+  w->push(record(0));
+  ASSERT_TRUE(w->flush(10000));  // done with: not waiting on a retry
+  EXPECT_EQ(w->stats().dropped, 1);
+  EXPECT_EQ(w->stats().failed_writes, 1);
+  EXPECT_EQ(w->stats().last_error, "the test's database refuses it");
+  c->set(&Control::refusing, false);
+  w->push(record(1));
+  ASSERT_TRUE(w->flush(10000));
+  EXPECT_EQ(c->ids, (std::vector<std::string>{"1"}));
+  EXPECT_EQ(c->entered, 2);
 }
 
 TEST(TraceWriter, ClosingWritesEverythingQueued) {
