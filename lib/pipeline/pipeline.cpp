@@ -10,7 +10,6 @@
 #include "pipeline/cache_stage.h"
 #include "pipeline/caller_limit.h"
 #include "pipeline/estimate.h"
-#include "pipeline/trace_stage.h"
 
 namespace llmkit::pipeline {
 // One call's hook state, kept from the before round to the last hook.

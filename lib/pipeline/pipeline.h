@@ -69,7 +69,7 @@ class Pipeline {
                          client::Result& out);
   // Every call's end, however it ended (a before hook, the cache, a
   // refusal, the last try): the answer into the cache, the limit settled,
-  // then the after, error and finally hooks.
+  // then the after, error and finally hooks, and last its trace record.
   void conclude(Call& call, client::Result& result) const noexcept;
   // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
