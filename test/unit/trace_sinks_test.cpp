@@ -137,6 +137,33 @@ TEST(TraceSinks, SqliteWritesEveryColumnInWalMode) {
   expect_rows(rows);
 }
 
+TEST(TraceSinks, SqliteWritesABigBatchInOrder) {
+  TempPath db(".db");
+  auto sink = open_sink(parse_target(db.path));
+  std::vector<Record> records(150, test::sample_record());  // two INSERTs of 64 rows, 22 of one
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    records[i].call_id = make_string(std::to_string(i));
+    records[i].time_us = static_cast<std::int64_t>(i);
+  }
+  sink->write(records);
+  sqlite3* c = nullptr;
+  ASSERT_EQ(sqlite3_open(db.path.c_str(), &c), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(c, "SELECT call_id, time_us FROM llmkit_traces ORDER BY rowid", -1,
+                               &s, nullptr),
+            SQLITE_OK);
+  int n = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 0))),
+              std::to_string(n));
+    EXPECT_EQ(sqlite3_column_int64(s, 1), n);
+    ++n;
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(c);
+  EXPECT_EQ(n, 150);
+}
+
 TEST(TraceSinks, SqliteFailsAtOnceForAFileItCannotMake) {
   try {
     open_sink(parse_target("/nonexistent-dir/x/traces.db"));
