@@ -727,8 +727,9 @@ LLMKIT_API llmkit_status llmkit_client_flush(llmkit_client* client, int64_t time
  * "trace.on_full" "drop", or in a batch the database refused for another
  * reason than being out of reach), "failed_writes" (batches that failed;
  * while the database is out of reach each is tried again, 100 ms later
- * doubling to 2 s), "queued" (records not yet written). All 0 when the client has no "trace". NOT_FOUND for
- * another name. Thread safety: any thread. */
+ * doubling to 2 s), "queued" (records not yet written). All 0 when the
+ * client has no "trace". NOT_FOUND for another name.
+ * Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_trace_stat(llmkit_client* client, const char* name,
                                                   int64_t* value);
 
