@@ -74,7 +74,7 @@ demo: deps build bindings
 bench: deps
 	cmake -S . -B $(BUILD) -DLLMKIT_BUILD_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
-	$(BUILD)/bench/llmkit_bench --benchmark_filter='^(c_api|ratelimit|cache|http|pipeline)/' --benchmark_enable_random_interleaving=true
+	$(BUILD)/bench/llmkit_bench --benchmark_filter='^(c_api|ratelimit|cache|http|pipeline|trace)/' --benchmark_enable_random_interleaving=true
 	sh bench/pipeline_instructions.sh $(BUILD)
 	$(BUILD)/bench/llmkit_tokenize_rss
 	node bench/tokenize/compare.mjs $(BUILD)/bench/llmkit_bench

@@ -661,8 +661,18 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *                     with LLMKIT_UNAVAILABLE)
  *   "budget.prefix"   of the store's keys, default "llmkit:budget:";
  *                     "budget.timeout_ms" Redis's, default 250
+ *   "trace"           where a record of every call goes (docs/traces.md): a SQLite
+ *                     file's path (or "sqlite:PATH"), "jsonl:PATH" (JSON Lines) or
+ *                     a postgresql:// URL; unset: no records. A background thread
+ *                     writes them; calls never wait on the database
+ *   "trace.queue"     records waiting to be written at most, default 10000
+ *   "trace.on_full"   a full queue: "drop" the record (the default; counted,
+ *                     llmkit_client_trace_stat) or "block" the call until there is room
+ *   "trace.content"   default false: true also stores each call's messages and answer
+ *   "trace.close_timeout_ms"  how long llmkit_client_free() keeps trying a failing
+ *                     database for the records left, default 10000
  * The key is sent only in the provider's auth header: it never appears in
- * messages, errors or responses. */
+ * messages, errors, responses or trace records. */
 typedef struct llmkit_client llmkit_client;
 
 /* Creates a client in *out. LLMKIT_INVALID_ARGUMENT for an unknown option
@@ -737,9 +747,30 @@ LLMKIT_API llmkit_status llmkit_client_budget_spent(llmkit_client* client, const
 LLMKIT_API llmkit_status llmkit_client_budget_stat(llmkit_client* client, const char* name,
                                                    int64_t* value);
 
+/* Waits until the trace records of every call that ended before this
+ * call are written (docs/traces.md), or dropped as "dropped" counts them,
+ * at most `timeout_ms` (>= 0; 0 only checks). LLMKIT_OK at once when the client has no "trace";
+ * LLMKIT_TIMEOUT when some are still queued, with the database's last
+ * error in llmkit_last_error() when it is failing (the records stay
+ * queued and are written when it is back). Thread safety: any thread,
+ * also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_flush(llmkit_client* client, int64_t timeout_ms);
+
+/* Stores a figure of the client's trace writer in *value: "written"
+ * (records in the database), "dropped" (records lost to a full queue with
+ * "trace.on_full" "drop", or in a batch the database refused for another
+ * reason than being out of reach), "failed_writes" (batches that failed;
+ * while the database is out of reach each is tried again, 100 ms later
+ * doubling to 2 s), "queued" (records not yet written). All 0 when the
+ * client has no "trace". NOT_FOUND for another name.
+ * Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_client_trace_stat(llmkit_client* client, const char* name,
+                                                  int64_t* value);
+
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
- * ones call their done callback first). NULL does nothing. No call may
- * start on it during or after. */
+ * ones call their done callback first), then every queued trace record is
+ * written (for up to "trace.close_timeout_ms" while the database fails).
+ * NULL does nothing. No call may start on it during or after. */
 LLMKIT_API void llmkit_client_free(llmkit_client* client);
 
 /* A chat request, built once and sent any number of times.

@@ -37,7 +37,10 @@ import (
 // "cache.scope" (the tenant of its cache keys, SetCache), and
 // "deployments", "fallbacks", "route.strategy" to route among several
 // deployments (docs/routing.md; Response.Deployment names the one that
-// answered). The key
+// answered), and "trace" (a SQLite path, "jsonl:PATH" or a postgresql://
+// URL: a record of every call, written in the background; Flush,
+// TraceStats, docs/traces.md) with "trace.queue", "trace.on_full",
+// "trace.content", "trace.close_timeout_ms" and "application". The key
 // is sent only in the provider's auth header, never in errors or
 // responses.
 type Client struct {
@@ -460,5 +463,53 @@ func (c *Client) BreakerStats(deployment string) (BreakerStats, error) {
 		*f.to = v
 	}
 	s.State, s.RetryIn = BreakerState(state), time.Duration(retryIn)*time.Millisecond
+	return s, nil
+}
+
+// Flush waits until the trace records of every call that ended before it
+// are written ("trace"; docs/traces.md), at most timeout. It returns nil at
+// once for a client without "trace", and an error matching ErrTimeout
+// when records are still queued (with the database's last error when it
+// is failing: they are written once it is back). Close writes them too.
+func (c *Client) Flush(timeout time.Duration) error {
+	if c.h == 0 {
+		return errClientClosed
+	}
+	defer runtime.KeepAlive(c)
+	if timeout < 0 {
+		timeout = 0
+	}
+	return check(raw.Client_flush(c.h, timeout.Milliseconds()))
+}
+
+// TraceStats are the figures of a client's trace writer (docs/traces.md);
+// all 0 for a client without "trace".
+type TraceStats struct {
+	Written      int64 // records in the database
+	Dropped      int64 // records lost to a full queue ("trace.on_full" "drop")
+	FailedWrites int64 // batches the database refused, each tried again later
+	Queued       int64 // records not yet written
+}
+
+// TraceStats returns the figures of c's trace writer.
+func (c *Client) TraceStats() (TraceStats, error) {
+	if c.h == 0 {
+		return TraceStats{}, errClientClosed
+	}
+	defer runtime.KeepAlive(c)
+	s := TraceStats{}
+	for _, f := range []struct {
+		name string
+		to   *int64
+	}{
+		{"written", &s.Written}, {"dropped", &s.Dropped},
+		{"failed_writes", &s.FailedWrites}, {"queued", &s.Queued},
+	} {
+		var v int64 // not f.to: cgo checks the whole Go object an out-parameter points into
+		if err := check(raw.Client_trace_stat(c.h, f.name, &v)); err != nil {
+			return TraceStats{}, err
+		}
+		*f.to = v
+	}
 	return s, nil
 }

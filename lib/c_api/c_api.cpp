@@ -35,6 +35,7 @@
 #include "tokenize/catalog.h"
 #include "tokenize/count.h"
 #include "trace/aggregate.h"
+#include "trace/writer.h"
 
 // The opaque handle types are the core objects themselves.
 struct llmkit_options : llmkit::Options {};
@@ -99,6 +100,20 @@ T& require(T* p, const char* name) {
 
 const char* require_str(const char* s, const char* name) {
   return &require(s, name);
+}
+
+// The statistic called `name` among `known`; NOT_FOUND naming `what` and
+// listing the known names otherwise.
+template <class T, std::size_t N>
+T stat_named(const std::pair<std::string_view, T> (&known)[N], std::string_view name,
+             std::string_view what) {
+  std::string names;
+  for (const auto& [name_of, stat] : known) {
+    if (name == name_of) return stat;
+    names += (names.empty() ? "" : ", ") + std::string(name_of);
+  }
+  llmkit::fail(LLMKIT_NOT_FOUND, "no " + std::string(what) + " statistic " +
+                                     llmkit::utf8::quote(name) + " (known: " + names + ")");
 }
 
 }  // namespace
@@ -613,15 +628,7 @@ extern "C" llmkit_status llmkit_cache_stat(const llmkit_cache* cache, const char
                                                            {"bytes", s.tier.bytes},
                                                            {"waits", s.waits},
                                                            {"backend_errors", s.backend_errors}};
-    for (const auto& [name_of, stat] : known) {
-      if (n == name_of) {
-        v = stat;
-        return;
-      }
-    }
-    llmkit::fail(LLMKIT_NOT_FOUND, "no cache statistic " + llmkit::utf8::quote(n) +
-                                       " (known: hits, misses, evictions, expirations, entries, "
-                                       "bytes, waits, backend_errors)");
+    v = stat_named(known, n, "cache");
   });
 }
 
@@ -803,6 +810,36 @@ extern "C" llmkit_status llmkit_client_breaker_stat(llmkit_client* client, const
     } else {
       llmkit::fail(LLMKIT_NOT_FOUND, "no breaker figure named " + llmkit::utf8::quote(n));
     }
+  });
+}
+
+extern "C" llmkit_status llmkit_client_flush(llmkit_client* client, int64_t timeout_ms) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    if (timeout_ms < 0) llmkit::fail(LLMKIT_INVALID_ARGUMENT, "timeout_ms is negative");
+    llmkit::trace::Writer* w = c.trace_writer();
+    if (w == nullptr || w->flush(timeout_ms)) return;
+    const llmkit::trace::WriterStats s = w->stats();
+    llmkit::fail(LLMKIT_TIMEOUT, std::to_string(s.queued) + " trace records not yet written" +
+                                     (s.last_error.empty() ? std::string()
+                                                           : "; the last write failed: " +
+                                                                 std::string(s.last_error)));
+  });
+}
+
+extern "C" llmkit_status llmkit_client_trace_stat(llmkit_client* client, const char* name,
+                                                  int64_t* value) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    const std::string_view n = require_str(name, "name");
+    auto& v = require(value, "value");
+    llmkit::trace::WriterStats s;
+    if (llmkit::trace::Writer* w = c.trace_writer()) s = w->stats();
+    const std::pair<std::string_view, int64_t> known[] = {{"written", s.written},
+                                                          {"dropped", s.dropped},
+                                                          {"failed_writes", s.failed_writes},
+                                                          {"queued", s.queued}};
+    v = stat_named(known, n, "trace");
   });
 }
 

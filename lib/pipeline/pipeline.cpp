@@ -44,6 +44,7 @@ struct Pipeline::Call {
   CacheStage cache;
   BudgetStage budget;
   CallerLimit limit;
+  TraceStage trace;
 };
 
 Pipeline::Pipeline(const Options& options,
@@ -53,6 +54,7 @@ Pipeline::Pipeline(const Options& options,
       prices_(&cost::PriceTable::builtin()),
       cache_scope_(make_string(options.get_string("cache.scope", ""))),
       budgets_(budget::Budgets::from(options)),
+      tracer_(Tracer::from(options)),
       // The router's clients keep a reference to the transport, made next;
       // none uses it before a call.
       router_(options, environment, transport_),
@@ -79,7 +81,7 @@ std::shared_ptr<hooks::Registry> Pipeline::hooks() const {
 }
 
 void Pipeline::Call::read(const Options* call_options) {
-  if (call_options == nullptr || !registry) return;
+  if (call_options == nullptr || (!registry && !trace.on())) return;
   event.tags = hooks::split_list(call_options->get_string("tags", ""));
   call_options->for_each("meta.", [&](std::string_view key, std::string_view value) {
     event.metadata.emplace_back(make_string(key), make_string(value));
@@ -232,6 +234,7 @@ void Pipeline::conclude(Call& call, client::Result& result) const noexcept {
   call.budget.settle(result);
   call.cache.store(result);
   if (call.registry) after(call, result);
+  call.trace.end(call.event, call.plan, call.tries, call.start_us, result);
 }
 
 std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t start_us) {
@@ -280,6 +283,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
   call.registry = hooks();
+  call.trace.begin(tracer_.get(), router_, request, call_options);
   call.read(call_options);
   call.cancel = cancel;
   call.deadline_us = deadline_of(call_options, call.start_us);
@@ -431,6 +435,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   call->registry = hooks();
   call->own = request;
   call->owned = true;
+  call->trace.begin(tracer_.get(), router_, call->own, call_options);
   call->read(call_options);
   if (call_options != nullptr) call->options.emplace(*call_options);
   call->cancel = cancel;

@@ -16,6 +16,7 @@
 #include "cost/pricing.h"
 #include "hooks/registry.h"
 #include "pipeline/router.h"
+#include "pipeline/trace_stage.h"
 #include "ratelimit/limiter.h"
 #include "route/retry.h"
 
@@ -59,6 +60,8 @@ class Pipeline {
   Router& router() { return router_; }
   // The "budgets" option's, or null.
   budget::Budgets* budgets() { return budgets_.get(); }
+  // Where the calls' trace records go; null when "trace" is unset.
+  trace::Writer* trace_writer() { return tracer_ ? &tracer_->writer : nullptr; }
 
  private:
   struct Call;
@@ -77,7 +80,7 @@ class Pipeline {
                          client::Result& out);
   // Every call's end, however it ended (a before hook, the cache, a
   // refusal, the last try): the answer into the cache, the limit settled,
-  // then the after, error and finally hooks.
+  // then the after, error and finally hooks, and last its trace record.
   void conclude(Call& call, client::Result& result) const noexcept;
   // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
@@ -110,6 +113,7 @@ class Pipeline {
   String cache_scope_;  // the "cache.scope" option: the tenant of the keys
   std::atomic<ratelimit::Limiter*> limiter_{nullptr};
   std::unique_ptr<budget::Budgets> budgets_;
+  Unique<Tracer> tracer_;  // outlives the transport, whose last calls end into it
   Router router_;
   // Last, so destroyed first: its async calls end (their after hooks
   // running) while the rest, the router's clients included, is still here.

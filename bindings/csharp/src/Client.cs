@@ -58,8 +58,12 @@ public sealed class Client : IDisposable {
   /// <see cref="Response.CostUsd"/>); "cache.scope" (the tenant of its
   /// <see cref="Cache"/> keys); "deployments" and "fallbacks" (JSON text or a
   /// file: routing among several deployments, docs/routing.md;
-  /// <see cref="Response.Deployment"/> names the one that answered). See the "Provider
-  /// calls" section of llmkit.h. The client copies
+  /// <see cref="Response.Deployment"/> names the one that answered); "trace"
+  /// (a SQLite path, "jsonl:PATH" or a postgresql:// URL: a record of every
+  /// call, written in the background; <see cref="Flush"/>,
+  /// <see cref="TraceStats"/>, docs/traces.md) with "trace.queue",
+  /// "trace.on_full", "trace.content", "trace.close_timeout_ms" and
+  /// "application". See the "Provider calls" section of llmkit.h. The client copies
   /// them: <paramref name="options"/> may be changed or disposed afterwards.</param>
   /// <exception cref="LlmkitException">InvalidArgument for an unknown option
   /// or provider; Auth when the provider needs a key and none is set.</exception>
@@ -331,6 +335,20 @@ public sealed class Client : IDisposable {
     return usd;
   }
 
+  /// <summary>Waits until the trace records of every call that ended
+  /// before it are written ("trace"; docs/traces.md), at most
+  /// <paramref name="timeout"/>; returns at once for a client without
+  /// "trace". <see cref="Dispose"/> writes them too.</summary>
+  /// <exception cref="LlmkitException">Timeout while records are still
+  /// queued, with the database's last error when it is failing (they are
+  /// written once it is back).</exception>
+  public void Flush(TimeSpan timeout) =>
+      Native.llmkit_client_flush(handle, Math.Max(0, (long)Math.Ceiling(timeout.TotalMilliseconds)));
+
+  /// <summary>The figures of the client's trace writer; all 0 for a client
+  /// without "trace".</summary>
+  public TraceStats TraceStats() => new TraceStats(handle);
+
   /// <summary>Frees the client now rather than at finalization: async calls
   /// still running end with LlmkitException Cancelled; blocking calls running
   /// on other threads keep it until they return. Once freed, any use throws
@@ -481,6 +499,34 @@ public readonly struct BreakerStats {
   static long Stat(ClientHandle client, string deployment, string name) {
     long value;
     Native.llmkit_client_breaker_stat(client, deployment, name, out value);
+    return value;
+  }
+}
+
+/// <summary>A client's trace writer (<see cref="Client.TraceStats"/>, docs/traces.md).</summary>
+public readonly struct TraceStats {
+  /// <summary>Records in the database.</summary>
+  public long Written { get; }
+
+  /// <summary>Records lost to a full queue ("trace.on_full" "drop").</summary>
+  public long Dropped { get; }
+
+  /// <summary>Batches the database refused, each tried again later.</summary>
+  public long FailedWrites { get; }
+
+  /// <summary>Records not yet written.</summary>
+  public long Queued { get; }
+
+  internal TraceStats(ClientHandle client) {
+    Written = Stat(client, "written");
+    Dropped = Stat(client, "dropped");
+    FailedWrites = Stat(client, "failed_writes");
+    Queued = Stat(client, "queued");
+  }
+
+  static long Stat(ClientHandle client, string name) {
+    long value;
+    Native.llmkit_client_trace_stat(client, name, out value);
     return value;
   }
 }

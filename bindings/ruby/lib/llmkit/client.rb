@@ -424,7 +424,11 @@ module Llmkit
     # (Response#cost_usd), "cache.scope" (the tenant of its cache keys,
     # #cache=), "deployments" and "fallbacks" (JSON text or a file: route
     # among several deployments, docs/routing.md; Response#deployment names
-    # the one that answered), and the rest of llmkit.h. An unknown
+    # the one that answered), "trace" (a SQLite path, "jsonl:PATH" or a
+    # postgresql:// URL: a record of every call, written in the background;
+    # #flush, #trace_stats, docs/traces.md) with "trace.queue",
+    # "trace.on_full", "trace.content", "trace.close_timeout_ms" and
+    # "application", and the rest of llmkit.h. An unknown
     # option or a bad value raises InvalidArgumentError naming it; a
     # provider that needs a key and has none, AuthError. The options are
     # copied.
@@ -631,6 +635,31 @@ module Llmkit
     # BudgetExceededError without reaching the provider.
     def budget_spent(kind, key, per: :day)
       native { Native.client_budget_spent(_1, kind.to_s, key.to_s, per.to_s) }
+    end
+
+    # Waits until the trace records of every call that ended before it are
+    # written ("trace"; docs/traces.md), at most `timeout` seconds (nil: no
+    # limit), without the GVL. Returns self, at once for a client without
+    # "trace"; raises TimeoutError while records are still queued (with the
+    # database's last error when it is failing: they are written once it is
+    # back). #close writes them too.
+    def flush(timeout = 10)
+      ms = Waiting.milliseconds_left(Waiting.deadline_after(timeout, "timeout"))
+      native { Native.client_flush(_1, ms) }
+      self
+    end
+
+    # The trace writer's figures (docs/traces.md): written (records in the
+    # database), dropped (lost to a full queue, "trace.on_full" "drop"),
+    # failed_writes (batches the database refused, each tried again later),
+    # queued (not yet written). All 0 for a client without "trace".
+    TraceStats = Struct.new(:written, :dropped, :failed_writes, :queued)
+
+    # The frozen TraceStats of the client.
+    def trace_stats
+      native do |client|
+        TraceStats.new(*TraceStats.members.map { Native.client_trace_stat(client, _1.to_s) }).freeze
+      end
     end
 
     CHUNK_KINDS = {

@@ -1,0 +1,149 @@
+#include "pipeline/trace_stage.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "pipeline/trace_content.h"
+#include "trace/target.h"
+
+namespace llmkit::pipeline {
+namespace {
+
+// 128 random bits as 32 hex digits: unique across processes and clients
+// without coordination.
+String call_id() {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  String id(32, '0');
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = random();
+    for (int i = 0; i < 16; ++i, bits >>= 4) id[half * 16 + i] = kHex[bits & 0xF];
+  }
+  return id;
+}
+
+std::int64_t wall_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+String tags_json(const hooks::Tags& tags) {
+  String out = make_string("[");
+  for (const String& t : tags) {
+    if (out.size() > 1) out.push_back(',');
+    json::append_string(out, t);
+  }
+  out.push_back(']');
+  return out;
+}
+
+String metadata_json(const hooks::Metadata& metadata) {
+  String out = make_string("{");
+  for (const auto& [key, value] : metadata) {
+    if (out.size() > 1) out.push_back(',');
+    json::append_string(out, key);
+    out.push_back(':');
+    json::append_string(out, value);
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace
+
+Unique<Tracer> Tracer::from(const Options& options) {
+  const String* where = options.find("trace");
+  if (where == nullptr) return nullptr;
+  trace::WriterSettings settings;
+  settings.queue = static_cast<std::size_t>(options.get_int("trace.queue", 10000, 1, 1 << 24));
+  const std::string_view on_full = options.get_string("trace.on_full", "drop");
+  if (on_full != "drop" && on_full != "block") {
+    fail(LLMKIT_INVALID_ARGUMENT,
+         R"("trace.on_full" is "drop" or "block", not ")" + std::string(on_full) + "\"");
+  }
+  settings.block = on_full == "block";
+  settings.close_timeout_ms = options.get_int("trace.close_timeout_ms", settings.close_timeout_ms,
+                                              0, std::int64_t{1} << 40);
+  const bool content = options.get_bool("trace.content").value_or(false);
+  Unique<Tracer> t(create<Tracer>(trace::open_sink(trace::parse_target(*where)), settings));
+  t->application = make_string(options.get_string("application", ""));
+  t->scope = make_string(options.get_string("scopes", ""));
+  t->content = content;
+  return t;
+}
+
+void TraceStage::begin(Tracer* tracer, const Router& router, const providers::ChatRequest& request,
+                       const Options* call_options) {
+  tracer_ = tracer;
+  if (tracer == nullptr) return;
+  router_ = &router;
+  request_ = &request;
+  if (call_options != nullptr) caller_ = make_string(call_options->get_string("caller", ""));
+}
+
+void TraceStage::end(const hooks::Event& event, const Router::Plan& plan, int tries,
+                     std::int64_t start_us, const client::Result& result) noexcept {
+  if (tracer_ == nullptr) return;
+  try {
+    tracer_->writer.push(record(event, plan, tries, start_us, result));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): no memory for the record: the call goes on
+  }
+  tracer_ = nullptr;  // once
+}
+
+trace::Record TraceStage::record(const hooks::Event& event, const Router::Plan& plan, int tries,
+                                 std::int64_t start_us, const client::Result& result) const {
+  const std::int64_t now = now_us();
+  // What was sent: a before hook's edit of the request when there was one.
+  const providers::ChatRequest& request = event.request != nullptr ? *event.request : *request_;
+  const std::string_view model =
+      request.model.empty() ? router_->default_model() : std::string_view(request.model);
+  const providers::Response* r = result.response.get();
+  trace::Record t;
+  t.call_id = call_id();
+  t.time_us = wall_us() - (now - start_us);
+  t.application = tracer_->application;
+  t.scope = tracer_->scope;
+  t.tags = tags_json(event.tags);
+  t.metadata = metadata_json(event.metadata);
+  t.caller = caller_;
+  t.request_model = make_string(model);
+  t.provider = make_string(r != nullptr && !r->provider.empty() ? std::string_view(r->provider)
+                                                                : router_->provider_of(model));
+  t.latency_ms = static_cast<double>(now - start_us) / 1000.0;
+  t.retries = std::max(tries - 1, 0);
+  t.fallback = plan.first != plan.group;
+  if (result.status == LLMKIT_OK) {
+    t.status = make_string("ok");
+  } else {
+    t.status = make_string(llmkit_status_str(result.status));
+    t.error_type = r != nullptr && !r->detail.empty() ? r->detail : t.status;
+  }
+  if (tracer_->content) t.input_messages = input_messages(request);
+  if (r == nullptr) return t;
+  if (!r->model.empty()) t.response_model = r->model;
+  if (!r->id.empty()) t.response_id = r->id;
+  if (!r->deployment.empty()) t.deployment = r->deployment;
+  if (r->finish != LLMKIT_FINISH_NONE) {
+    t.finish_reasons.emplace("[");
+    json::append_string(*t.finish_reasons, providers::finish_name(r->finish));
+    t.finish_reasons->push_back(']');
+  }
+  t.input_tokens = r->usage.input;
+  t.output_tokens = r->usage.output;
+  t.cache_read_tokens = r->usage.cached_input;
+  t.cache_creation_tokens = r->usage.cache_write;
+  t.reasoning_tokens = r->usage.reasoning;
+  t.cost_usd = r->cost_usd.value_or(0.0);
+  if (r->first_token_us >= 0) t.ttft_ms = static_cast<double>(r->first_token_us) / 1000.0;
+  t.cache_hit = r->cached;
+  if (tracer_->content && r->status == LLMKIT_OK) t.output_messages = output_messages(*r);
+  return t;
+}
+
+}  // namespace llmkit::pipeline
