@@ -1,6 +1,7 @@
 // The clients the pipeline benchmarks compare (pipeline_bench.cpp, and
 // pipeline_calls.cpp under callgrind): the bare client, and one with every
-// stage of the pipeline, both against the local nginx of chat_support.h.
+// stage of the pipeline, both against the local nginx of chat_support.h;
+// and the call they all send (trace_bench.cpp's too).
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -18,7 +19,7 @@ namespace llmkit::bench {
 // A set-up step that must work: the bench means nothing otherwise.
 inline void must(llmkit_status status) {
   if (status == LLMKIT_OK) return;
-  std::fprintf(stderr, "pipeline bench set-up: %s\n", llmkit_last_error());
+  std::fprintf(stderr, "bench set-up: %s\n", llmkit_last_error());
   std::abort();
 }
 

@@ -19,19 +19,15 @@
 
 #include "chat_support.h"
 #include "llmkit.h"
+#include "pipeline_clients.h"
 #include "support/postgres_server.h"
 #include "support/trace_record.h"
 #include "trace/writer.h"
 
 namespace {
 
+using llmkit::bench::must;
 using llmkit::bench::nginx;
-
-void must(llmkit_status status) {
-  if (status == LLMKIT_OK) return;
-  std::fprintf(stderr, "trace bench set-up: %s\n", llmkit_last_error());
-  std::abort();
-}
 
 std::string temp_db(const char* name) {
   std::string path = "/tmp/llmkit-bench-" + std::to_string(getpid()) + "-" + name;
@@ -108,30 +104,18 @@ llmkit_client* client(const std::string& trace) {
 }
 
 void calls(benchmark::State& state, llmkit_client* c) {
-  llmkit_request* req = nullptr;
-  llmkit_request_new(&req);
-  llmkit_request_set(req, "model", "gpt-4o-mini");
-  llmkit_request_add_message(req, "user", "Say hello.");
-  llmkit_options* call = nullptr;
-  llmkit_options_new(&call);
-  llmkit_options_set(call, "tags", "prod,beta");
-  llmkit_options_set(call, "meta.team", "search");
-  llmkit_options_set(call, "caller", "bench");
+  llmkit::bench::PipelineCall call("gpt-4o-mini");
   {
     llmkit::bench::CpuCounter cpu(state);
     for (auto _ : state) {
-      llmkit_response* res = nullptr;
-      if (llmkit_client_chat(c, req, call, nullptr, nullptr, nullptr, &res) != LLMKIT_OK) {
+      if (call.once(c, false) != LLMKIT_OK) {
         state.SkipWithError(llmkit_last_error());
         break;
       }
-      llmkit_response_free(res);
     }
     // The records' writing is part of the cost: the CPU counter runs on.
     must(llmkit_client_flush(c, 60'000));
   }
-  llmkit_options_free(call);
-  llmkit_request_free(req);
   state.SetItemsProcessed(state.iterations());
 }
 
