@@ -193,7 +193,7 @@ struct Exchange {
 
   void head(int status, const http::Headers& h) {
     http_status = status;
-    headers = h;
+    if (!ok()) headers = h;  // only an error answer reads them (read_error)
     if (ok() && stream) {
       decoder = provider.decoder(*response, [this](const Delta& d) { delta(d); });
     }

@@ -51,6 +51,8 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "core/error.h"
 
@@ -111,11 +113,14 @@ struct MultiDeleter {
 struct ShareDeleter {
   void operator()(CURLSH* s) const noexcept { curl_share_cleanup(s); }
 };
-struct SlistDeleter {
-  void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
-};
 struct UrlDeleter {
   void operator()(CURLU* u) const noexcept { curl_url_cleanup(u); }
+};
+struct UrlHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>()(s);
+  }
 };
 
 bool is_space(char c) {
@@ -132,12 +137,21 @@ char lower(char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// RFC 9110 token characters: methods and header names.
+// RFC 9110 token characters: methods and header names. A table, as every
+// header line of every call is checked.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (const char c : std::string_view("!#$%&'*+-.^_`|~"))
+    table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
 bool is_token(std::string_view s) {
-  constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           kExtra.find(c) != std::string_view::npos;
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return kTokenChars[static_cast<unsigned char>(c)];
   });
 }
 
@@ -150,8 +164,9 @@ std::string ms_text(std::int64_t ms) {
   return std::to_string(ms) + " ms";
 }
 
-// Checks what start() can check without the loop; throws INVALID_ARGUMENT.
-// Messages name a header by its index only: a line may carry a key.
+// Checks what start() can check without the loop, but the URL (parsed once
+// per URL, Loop::parsed_url); throws INVALID_ARGUMENT. Messages name a
+// header by its index only: a line may carry a key.
 void validate(const Request& r) {
   if (r.url.empty()) fail(LLMKIT_INVALID_ARGUMENT, "the request has no URL");
   if (!is_token(r.method))
@@ -170,13 +185,13 @@ void validate(const Request& r) {
            "request header " + std::to_string(i) + " is not one 'Name: value' line");
     }
   }
-  // A client sends every call to the same few URLs: one checked last on
-  // this thread needs no second parse.
-  thread_local String last_valid;
-  if (r.url == last_valid) return;
-  std::unique_ptr<CURLU, UrlDeleter> url(curl_url());
+}
+
+// Parses `text` for CURLOPT_CURLU; throws INVALID_ARGUMENT unless it is an
+// http or https URL.
+std::shared_ptr<CURLU> parse_url(const String& text) {
+  std::shared_ptr<CURLU> url(curl_url(), UrlDeleter(), Allocator<char>());
   if (!url) throw std::bad_alloc();
-  const String text(r.url);  // curl_url_set needs a terminated string
   if (const CURLUcode rc = curl_url_set(url.get(), CURLUPART_URL, text.c_str(), 0);
       rc != CURLUE_OK) {
     fail(LLMKIT_INVALID_ARGUMENT, std::string("the URL is malformed: ") + curl_url_strerror(rc));
@@ -188,7 +203,7 @@ void validate(const Request& r) {
   const bool web = std::string_view(scheme) == "http" || std::string_view(scheme) == "https";
   curl_free(scheme);
   if (!web) fail(LLMKIT_INVALID_ARGUMENT, "the URL's scheme is not http or https");
-  last_valid = r.url;
+  return url;
 }
 
 // Replaces every occurrence of `secret` in `text` (secrets shorter than 8
@@ -322,7 +337,11 @@ struct Transfer {
   Clock::time_point first_byte_deadline = kNever;  // until any response byte
   Clock::time_point idle_deadline = kNever;        // from the first body byte on
 
-  std::unique_ptr<curl_slist, SlistDeleter> header_list;  // outlives `easy`
+  // What curl reads during the transfer, kept until its end: the parsed URL
+  // and the request's header lines as curl's list (nodes pointing into
+  // `request`, not copies: CURLOPT_HTTPHEADER's list is the application's).
+  std::shared_ptr<CURLU> url;
+  std::vector<curl_slist, Allocator<curl_slist>> header_nodes;
   std::unique_ptr<CURL, EasyDeleter> easy;
   bool in_active = false;
   bool in_multi = false;
@@ -439,9 +458,7 @@ void header_line(Transfer& t, std::string_view line) {
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return;
-  String name = make_string(trim(line.substr(0, colon)));
-  std::transform(name.begin(), name.end(), name.begin(), lower);
-  t.headers.emplace_back(std::move(name), make_string(trim(line.substr(colon + 1))));
+  t.headers.add(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -510,7 +527,9 @@ struct Transport::Loop {
   // On the thread that starts the transfer, so that the loop does no more
   // than it must: it is one thread for every call.
   void configure(Transfer& t);
+  std::shared_ptr<CURLU> parsed_url(const String& url);
   CURL* take_easy();
+  void prepare(CURL* easy);  // the options every transfer sets alike
   void give_back(CURL* easy) noexcept;
   // Into the active list; into the multi handle too, unless delayed.
   void begin(Transfer* t) noexcept;
@@ -523,6 +542,14 @@ struct Transport::Loop {
   void finish(Transfer* t, llmkit_status status, std::string_view message) noexcept;
 
   const Settings settings;
+  // Every URL this transport was asked for, parsed: curl copies a CURLU
+  // handle at a transfer's start instead of parsing the URL text again, 13k
+  // of the 73k instructions a plain curl_easy_perform of a chat call runs
+  // (callgrind). Read-only once made, so shared by every thread.
+  std::mutex urls_mutex;
+  std::unordered_map<String, std::shared_ptr<CURLU>, UrlHash, std::equal_to<>,
+                     Allocator<std::pair<const String, std::shared_ptr<CURLU>>>>
+      urls;                                                 // guarded by urls_mutex
   std::array<std::mutex, CURL_LOCK_DATA_LAST> share_locks;  // outlive `share`
   std::unique_ptr<CURLSH, ShareDeleter> share;
   std::unique_ptr<CURLM, MultiDeleter> multi;  // goes before `share`
@@ -540,8 +567,11 @@ struct Transport::Loop {
   bool closing = false;  // guarded by mutex
   List active;           // the driver's
 
-  // Easy handles of ended transfers, for the next ones (reset on reuse):
-  // reusing one costs a fraction of curl_easy_init and curl_easy_cleanup.
+  // Easy handles of ended transfers, for the next ones: reusing one costs a
+  // fraction of curl_easy_init and curl_easy_cleanup, and it keeps the
+  // options prepare() set (a curl_easy_reset and setting them again cost
+  // 6k instructions a call). A spare keeps pointers into its last Transfer,
+  // unread until configure() replaces each of them.
   std::mutex spare_mutex;
   std::vector<CURL*, Allocator<CURL*>> spare;  // guarded by spare_mutex
 
@@ -742,26 +772,100 @@ void Transport::Loop::send_due() noexcept {
 
 void Transport::Loop::configure(Transfer& t) {
   const Request& r = t.request;
+  t.url = parsed_url(r.url);
   t.easy.reset(take_easy());
   CURL* e = t.easy.get();
-  const String url(r.url);  // curl copies strings; these need a terminator
-  check(curl_easy_setopt(e, CURLOPT_URL, url.c_str()), "CURLOPT_URL");
-  check(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"), "CURLOPT_PROTOCOLS_STR");
+  // A reused handle keeps the last transfer's options: each one a transfer
+  // may set is set here every time, to its default when unused.
+  check(curl_easy_setopt(e, CURLOPT_CURLU, t.url.get()), "CURLOPT_CURLU");
   check(curl_easy_setopt(e, CURLOPT_PRIVATE, &t), "CURLOPT_PRIVATE");
-  check(curl_easy_setopt(e, CURLOPT_SHARE, share.get()), "CURLOPT_SHARE");
   check(curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error.data()), "CURLOPT_ERRORBUFFER");
+  check(curl_easy_setopt(e, CURLOPT_HEADERDATA, &t), "CURLOPT_HEADERDATA");
+  check(curl_easy_setopt(e, CURLOPT_WRITEDATA, &t), "CURLOPT_WRITEDATA");
+  // HTTP/2: wait for a connection that may multiplex rather than open more.
+  // Only over TLS, where ALPN settles it at connect: for plain http curl
+  // would know only from the first answer's head, so a slow first call
+  // would hold every other one back.
+  const bool pipewait = settings.http2 && iequals(std::string_view(r.url).substr(0, 6), "https:");
+  check(curl_easy_setopt(e, CURLOPT_PIPEWAIT, pipewait ? 1L : 0L), "CURLOPT_PIPEWAIT");
+  // 0: curl's own connect timeout, and no total one.
+  check(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeouts.connect_ms)),
+        "CURLOPT_CONNECTTIMEOUT_MS");
+  check(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeouts.total_ms)),
+        "CURLOPT_TIMEOUT_MS");
+
+  const std::string_view method = r.method;
+  const bool bodiless = (method == "GET" || method == "HEAD") && r.body.empty();
+  if (bodiless) {
+    check(curl_easy_setopt(e, CURLOPT_HTTPGET, 1L), "CURLOPT_HTTPGET");  // ends a POST
+    check(curl_easy_setopt(e, CURLOPT_NOBODY, method == "HEAD" ? 1L : 0L), "CURLOPT_NOBODY");
+  } else {
+    check(curl_easy_setopt(e, CURLOPT_NOBODY, 0L), "CURLOPT_NOBODY");  // ends a HEAD
+    // Not copied by curl: the body lives in the Transfer until its end.
+    check(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())),
+          "CURLOPT_POSTFIELDSIZE_LARGE");
+    check(curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()), "CURLOPT_POSTFIELDS");
+  }
+  // Any other method, or a GET with a body, is curl's POST renamed.
+  const bool custom = !bodiless && method != "POST";
+  const String m(custom ? method : std::string_view());
+  check(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, custom ? m.c_str() : nullptr),
+        "CURLOPT_CUSTOMREQUEST");
+
+  // Expect: empty, unless the request has its own: no 100-continue round
+  // trip before a body. curl only reads the lines.
+  static char no_expect[] = "Expect:";
+  bool expect = false;
+  auto& nodes = t.header_nodes;
+  nodes.reserve(r.headers.size() + 1);
+  for (const String& line : r.headers) {
+    expect = expect || iequals(trim(std::string_view(line).substr(0, line.find(':'))), "expect");
+    nodes.push_back({const_cast<char*>(line.c_str()), nullptr});  // NOLINT: read-only
+  }
+  if (!expect) nodes.push_back({no_expect, nullptr});
+  for (std::size_t i = 1; i < nodes.size(); ++i) nodes[i - 1].next = &nodes[i];
+  check(curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes.data()), "CURLOPT_HTTPHEADER");
+}
+
+std::shared_ptr<CURLU> Transport::Loop::parsed_url(const String& text) {
+  {
+    std::lock_guard<std::mutex> lock(urls_mutex);
+    if (const auto it = urls.find(std::string_view(text)); it != urls.end()) return it->second;
+  }
+  std::shared_ptr<CURLU> url = parse_url(text);
+  // A client calls a few URLs per deployment. One that made up a URL per
+  // call would grow this without end: it starts again instead (each
+  // transfer holds its own URL).
+  constexpr std::size_t kMaxUrls = 256;
+  std::lock_guard<std::mutex> lock(urls_mutex);
+  if (urls.size() >= kMaxUrls) urls.clear();
+  urls.emplace(text, url);
+  return url;
+}
+
+CURL* Transport::Loop::take_easy() {
+  {
+    std::lock_guard<std::mutex> lock(spare_mutex);
+    if (!spare.empty()) {
+      CURL* e = spare.back();
+      spare.pop_back();
+      return e;
+    }
+  }
+  std::unique_ptr<CURL, EasyDeleter> e(curl_easy_init());
+  if (!e) fail(LLMKIT_OUT_OF_MEMORY, "curl_easy_init failed");
+  prepare(e.get());
+  return e.release();
+}
+
+void Transport::Loop::prepare(CURL* e) {
+  check(curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https"), "CURLOPT_PROTOCOLS_STR");
+  check(curl_easy_setopt(e, CURLOPT_SHARE, share.get()), "CURLOPT_SHARE");
   check(curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L), "CURLOPT_NOSIGNAL");
   check(curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L), "CURLOPT_TCP_KEEPALIVE");
   check(curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                          settings.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1),
         "CURLOPT_HTTP_VERSION");
-  // HTTP/2: wait for a connection that may multiplex rather than open more.
-  // Only over TLS, where ALPN settles it at connect: for plain http curl
-  // would know only from the first answer's head, so a slow first call
-  // would hold every other one back.
-  if (settings.http2 && iequals(std::string_view(r.url).substr(0, 6), "https:")) {
-    check(curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L), "CURLOPT_PIPEWAIT");
-  }
   check(curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, settings.verify_tls ? 1L : 0L),
         "CURLOPT_SSL_VERIFYPEER");
   check(curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, settings.verify_tls ? 2L : 0L),
@@ -779,67 +883,7 @@ void Transport::Loop::configure(Transfer& t) {
   // "": offer every encoding this curl decodes; on_body sees decoded bytes.
   check(curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""), "CURLOPT_ACCEPT_ENCODING");
   check(curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header), "CURLOPT_HEADERFUNCTION");
-  check(curl_easy_setopt(e, CURLOPT_HEADERDATA, &t), "CURLOPT_HEADERDATA");
   check(curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_write), "CURLOPT_WRITEFUNCTION");
-  check(curl_easy_setopt(e, CURLOPT_WRITEDATA, &t), "CURLOPT_WRITEDATA");
-  if (r.timeouts.connect_ms > 0) {
-    check(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeouts.connect_ms)),
-          "CURLOPT_CONNECTTIMEOUT_MS");
-  }
-  if (r.timeouts.total_ms > 0) {
-    check(curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeouts.total_ms)),
-          "CURLOPT_TIMEOUT_MS");
-  }
-
-  const std::string_view method = r.method;
-  if (method == "GET" && r.body.empty()) {
-    check(curl_easy_setopt(e, CURLOPT_HTTPGET, 1L), "CURLOPT_HTTPGET");
-  } else if (method == "HEAD" && r.body.empty()) {
-    check(curl_easy_setopt(e, CURLOPT_NOBODY, 1L), "CURLOPT_NOBODY");
-  } else {
-    // Not copied by curl: the body lives in the Transfer until its end.
-    check(curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size())),
-          "CURLOPT_POSTFIELDSIZE_LARGE");
-    check(curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data()), "CURLOPT_POSTFIELDS");
-    if (method != "POST") {
-      const String m(r.method);
-      check(curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m.c_str()), "CURLOPT_CUSTOMREQUEST");
-    }
-  }
-
-  bool expect = false;
-  auto append = [&](const char* line) {
-    // The same list back, or a new one when it was empty; null: no memory.
-    curl_slist* list = curl_slist_append(t.header_list.get(), line);
-    if (list == nullptr) fail(LLMKIT_OUT_OF_MEMORY, "curl_slist_append failed");
-    if (!t.header_list) t.header_list.reset(list);
-  };
-  for (const String& line : r.headers) {
-    expect = expect || iequals(trim(std::string_view(line).substr(0, line.find(':'))), "expect");
-    append(line.c_str());
-  }
-  if (!expect) append("Expect:");  // no 100-continue round trip before a body
-  check(curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.header_list.get()), "CURLOPT_HTTPHEADER");
-}
-
-CURL* Transport::Loop::take_easy() {
-  CURL* e = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(spare_mutex);
-    if (!spare.empty()) {
-      e = spare.back();
-      spare.pop_back();
-    }
-  }
-  if (e != nullptr) {
-    // Forgets every option, and so every pointer into the Transfer that
-    // used it last (unread since that one ended); keeps the share.
-    curl_easy_reset(e);
-    return e;
-  }
-  e = curl_easy_init();
-  if (e == nullptr) fail(LLMKIT_OUT_OF_MEMORY, "curl_easy_init failed");
-  return e;
 }
 
 void Transport::Loop::give_back(CURL* easy) noexcept {
@@ -964,7 +1008,6 @@ void Transport::Loop::finish(Transfer* t, llmkit_status status, std::string_view
     connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
     give_back(t->easy.release());
   }
-  t->header_list.reset();
   if (t->watch) {
     t->request.cancel->unwatch(*t->watch);
     t->watch.reset();

@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/cancel.h"
+#include "http/headers.h"
 #include "llmkit.h"
 
 namespace llmkit::http {
@@ -38,9 +39,6 @@ struct Request {
   // send.
   std::int64_t delay_ms = 0;
 };
-
-// Header names are lower-cased; values are trimmed.
-using Headers = std::vector<std::pair<String, String>, Allocator<std::pair<String, String>>>;
 
 // Receives one transfer's answer, on the thread driving the loop (for
 // start(), always the Transport's own thread), in this order:

@@ -66,13 +66,6 @@ bool context_too_long(std::string_view type, std::string_view message) {
                      [&](std::string_view p) { return contains_nocase(message, p); });
 }
 
-std::string_view header(const http::Headers& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k == name) return v;
-  }
-  return {};
-}
-
 std::int64_t parse_seconds_ms(std::string_view text) {
   double s = 0;
   const auto r = std::from_chars(text.data(), text.data() + text.size(), s);
@@ -140,13 +133,13 @@ void apply_http_status(Response& r, int http_status, const http::Headers& header
   }
   if (status == LLMKIT_OVERLOADED && r.detail.empty()) r.detail = make_string("overloaded");
   if (status != LLMKIT_INVALID_ARGUMENT && r.detail == "context_length_exceeded") r.detail.clear();
-  if (const auto ms = header(headers, "retry-after-ms"); !ms.empty()) {
+  if (const auto ms = headers.find("retry-after-ms"); !ms.empty()) {
     if (const std::int64_t v = parse_seconds_ms(ms); v >= 0) {
       r.retry_after_ms = (v + 999) / 1000;
       return;
     }
   }
-  const std::string_view after = header(headers, "retry-after");
+  const std::string_view after = headers.find("retry-after");
   if (after.empty()) return;
   if (const std::int64_t v = parse_seconds_ms(after); v >= 0) {
     r.retry_after_ms = v;

@@ -1,0 +1,37 @@
+#include "http/headers.h"
+
+#include <algorithm>
+
+namespace llmkit::http {
+
+Headers::Field Headers::Iterator::operator*() const {
+  const std::string_view line = rest_.substr(0, rest_.find('\n'));
+  const auto colon = line.find(':');
+  return {line.substr(0, colon), line.substr(colon + 1)};
+}
+
+Headers::Iterator& Headers::Iterator::operator++() {
+  rest_.remove_prefix(std::min(rest_.find('\n') + 1, rest_.size()));
+  return *this;
+}
+
+void Headers::add(std::string_view name, std::string_view value) {
+  for (const char c : name)
+    text_.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  text_.push_back(':');
+  text_.append(value.data(), value.size());
+  text_.push_back('\n');
+}
+
+std::size_t Headers::size() const noexcept {
+  return static_cast<std::size_t>(std::count(text_.begin(), text_.end(), '\n'));
+}
+
+std::string_view Headers::find(std::string_view name) const noexcept {
+  for (const Field f : *this) {
+    if (f.name == name) return f.value;
+  }
+  return {};
+}
+
+}  // namespace llmkit::http
