@@ -606,7 +606,8 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *   "anthropic.version"  the anthropic-version header, default 2023-06-01
  *   "timeout.connect" default 10000; "timeout.first_byte", "timeout.total",
  *   "timeout.idle"    (between two stream chunks): default 0, none
- *   "max_connections_per_host", "max_connections"   default 0, no limit
+ *   "max_connections_per_host", "max_connections"   default 0, no limit; with
+ *                     a limit, blocking calls go through the client's thread
  *   "http2"           default true; "tls.verify" default true; "tls.ca_file"; "proxy"
  *   "embeddings.concurrency"  batches in flight at once, default 4
  *   "header.NAME"     sends the header NAME with this value on every call

@@ -1,24 +1,29 @@
-// The HTTP transport: one libcurl multi handle, driven by one thread at a
+// The HTTP transport: libcurl multi handles, each driven by one thread at a
 // time.
 //
-// Threads. start() (any thread) checks the request, queues a Transfer under
-// Loop::mutex and, when the loop waits in curl_multi_poll, wakes it with
-// curl_multi_wakeup. Whoever holds the driver role then does everything
-// else: configures each queued transfer's easy handle and adds it to the
-// multi handle, runs curl_multi_perform, reads finished transfers, enforces
-// the timeouts curl has no option for, and calls every Receiver.
+// Async calls. start() (any thread) checks the request, configures its easy
+// handle, queues the Transfer under Loop::mutex and, when the transport's
+// thread waits in curl_multi_poll, wakes it with curl_multi_wakeup. That
+// thread drives the shared multi handle: it adds each queued transfer, runs
+// curl_multi_perform, reads finished transfers, enforces the timeouts curl
+// has no option for, and calls every Receiver. So async callbacks always
+// run on the transport's thread (bindings rely on it).
 //
-// The role. The transport's own thread takes it for async transfers
-// (start()). A perform() caller that finds the loop idle takes it itself
-// and drives until its own transfer ends: a blocking call then costs no
-// thread hand-off at all, where handing the transfer to the loop thread and
-// being woken back cost two context switches, the most of the overhead
-// against a plain curl_easy_perform (bench/http_bench.cpp: 1.34x the time
-// per call before this, one caller). A caller never drives while an async
-// transfer is queued or running, so async callbacks always run on the
-// transport's thread (bindings rely on it). A caller whose transfer ends
-// leaves the loop idle, or passes the role to the transport's thread when
-// other transfers still run.
+// Blocking calls. A perform() caller takes a lane, a multi handle of its
+// own kept from an earlier call with its connections, and drives it on its
+// own thread until its transfer ends, as curl_easy_perform would: no
+// thread hand-off, and callers run their transfers in parallel. Through one
+// loop thread for every call, eight callers took 1.3-1.4x the time per
+// call of eight plain curl_easy_perform threads (bench/http_bench.cpp), as
+// that thread did every call's socket work and woke each caller. Lanes are
+// made when more callers block at once than ever before, and kept. With a
+// connection limit (Settings) blocking calls go through the transport's
+// thread instead: curl counts connections per multi handle.
+//
+// Connections. Each multi handle keeps its own pool: libcurl does not
+// support one pool used by several threads at once. DNS answers and TLS
+// sessions are shared by all of them through the share handle, so a new
+// lane's connection resumes a TLS session another one made.
 //
 // Cancellation. A transfer whose Request has a Cancel registers a
 // Cancel::Watch (lib/core/cancel.h) whose hook calls curl_multi_wakeup, so a
@@ -504,6 +509,8 @@ struct Transport::Loop {
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
+  struct Multi;
+
   static void share_lock(CURL* /*easy*/, curl_lock_data data, curl_lock_access /*access*/,
                          void* user) {
     static_cast<Loop*>(user)->share_locks[data].lock();
@@ -512,36 +519,24 @@ struct Transport::Loop {
     static_cast<Loop*>(user)->share_locks[data].unlock();
   }
 
-  // Who holds the role of driving the multi handle (see the top of the file).
-  enum class Driver { kNone, kThread, kCaller };
-
-  void enqueue(Unique<Transfer> t);
+  void enqueue(Unique<Transfer> t);  // to the transport's thread
   void perform(Unique<Transfer> t, Waiter& waiter);
   void thread_main() noexcept;
-  // Drives the loop: for the transport's thread (mine null) until no
-  // transfer is left, for a perform() caller until its own transfer ends or
-  // an async one is queued. False once `closing` was seen and every
-  // transfer ended.
-  bool drive(const Waiter* mine) noexcept;
-  void pass_role() noexcept;  // with `mutex` held, by a caller giving it up
-  // On the thread that starts the transfer, so that the loop does no more
-  // than it must: it is one thread for every call.
+  Multi* take_lane();
+  void give_lane(Multi* lane) noexcept;
+  // On the thread that starts the transfer, so that the transport's thread
+  // does no more than it must: it is one thread for every async call.
   void configure(Transfer& t);
   std::shared_ptr<CURLU> parsed_url(const String& url);
   CURL* take_easy();
   void prepare(CURL* easy);  // the options every transfer sets alike
   void give_back(CURL* easy) noexcept;
-  // Into the active list; into the multi handle too, unless delayed.
-  void begin(Transfer* t) noexcept;
-  void send(Transfer* t) noexcept;
-  void send_due() noexcept;  // the delayed transfers whose time has come
-  void read_messages() noexcept;
-  void complete(Transfer* t, CURLcode rc) noexcept;
-  void sweep() noexcept;
-  int wait_ms() const noexcept;
-  void finish(Transfer* t, llmkit_status status, std::string_view message) noexcept;
+  CURLM* new_multi() const;
 
   const Settings settings;
+  // Lanes for blocking calls unless the connections are limited: a limit is
+  // per multi handle, so it holds only when every call goes through one.
+  const bool lanes_on;
   // Every URL this transport was asked for, parsed: curl copies a CURLU
   // handle at a transfer's start instead of parsing the URL text again, 13k
   // of the 73k instructions a plain curl_easy_perform of a chat call runs
@@ -552,20 +547,7 @@ struct Transport::Loop {
       urls;                                                 // guarded by urls_mutex
   std::array<std::mutex, CURL_LOCK_DATA_LAST> share_locks;  // outlive `share`
   std::unique_ptr<CURLSH, ShareDeleter> share;
-  std::unique_ptr<CURLM, MultiDeleter> multi;  // goes before `share`
   std::atomic<std::uint64_t> connections{0};
-
-  std::mutex mutex;
-  std::condition_variable thread_cv;  // the role was given to the thread
-  List queue;                         // guarded by mutex
-  std::size_t queued_async = 0;       // guarded: start()'s transfers in `queue`
-  Driver driver = Driver::kNone;      // guarded by mutex
-  // The driver waits in curl_multi_poll: set under `mutex` with the queue
-  // seen empty, cleared without it (a start() that still sees it set only
-  // costs one spare wake-up).
-  std::atomic<bool> polling{false};
-  bool closing = false;  // guarded by mutex
-  List active;           // the driver's
 
   // Easy handles of ended transfers, for the next ones: reusing one costs a
   // fraction of curl_easy_init and curl_easy_cleanup, and it keeps the
@@ -575,172 +557,226 @@ struct Transport::Loop {
   std::mutex spare_mutex;
   std::vector<CURL*, Allocator<CURL*>> spare;  // guarded by spare_mutex
 
+  // The transport's thread and its multi handle.
+  std::unique_ptr<Multi> shared;  // after `share` and `spare`: goes before them
+  std::mutex mutex;
+  List queue;  // guarded by mutex
+  // The thread waits in curl_multi_poll: set under `mutex` with the queue
+  // seen empty, cleared without it (an enqueue() that still sees it set
+  // only costs one spare wake-up).
+  std::atomic<bool> polling{false};
+  bool closing = false;  // guarded by mutex
+
+  // Lanes: made when more callers block at once than ever before, kept
+  // with their connections for the next ones.
+  std::mutex lanes_mutex;
+  std::condition_variable lanes_cv;                   // the last busy lane came back
+  std::vector<std::unique_ptr<Multi>> lanes;          // guarded by lanes_mutex
+  std::vector<Multi*, Allocator<Multi*>> idle_lanes;  // guarded by lanes_mutex
+  std::size_t busy_lanes = 0;                         // guarded by lanes_mutex
+  std::atomic<bool> lanes_closing{false};             // set under lanes_mutex
+
   std::thread thread;  // last: starts once everything above exists
 };
 
-// The loop the current thread drives, if any: a blocking perform() there,
-// from a Receiver, would wait for itself.
+// One multi handle and its transfers, driven by one thread at a time: the
+// transport's thread (the shared one), or a perform() caller (a lane).
+struct Transport::Loop::Multi {
+  explicit Multi(Loop& owner);
+  Multi(const Multi&) = delete;
+  Multi& operator=(const Multi&) = delete;
+  ~Multi();  // its transfers have ended
+
+  // Into the active list; into the multi handle too, unless delayed.
+  void begin(Transfer* t) noexcept;
+  // Sends what is due, runs curl, ends what finished or timed out.
+  void pass() noexcept;
+  int wait_ms() const noexcept;
+  void poll() noexcept { curl_multi_poll(handle, nullptr, 0, wait_ms(), nullptr); }
+  void finish(Transfer* t, llmkit_status status, std::string_view message) noexcept;
+  void finish_all(llmkit_status status, std::string_view message) noexcept;
+
+  Loop& loop;
+  CURLM* handle;
+  List active;
+
+ private:
+  void send(Transfer* t) noexcept;
+  void send_due() noexcept;  // the delayed transfers whose time has come
+  void read_messages() noexcept;
+  void complete(Transfer* t, CURLcode rc) noexcept;
+  void sweep() noexcept;
+};
+
+namespace {
+
+// The transport whose transfers the current thread drives, if any: a
+// blocking perform() there, from a Receiver, could wait for itself.
 thread_local const void* t_driving = nullptr;
 
-Transport::Loop::Loop(const Settings& s) : settings(s) {
+struct Driving {
+  explicit Driving(const void* loop) : outer(t_driving) { t_driving = loop; }
+  ~Driving() { t_driving = outer; }  // a Receiver may have driven another transport
+  Driving(const Driving&) = delete;
+  Driving& operator=(const Driving&) = delete;
+  const void* outer;
+};
+
+}  // namespace
+
+Transport::Loop::Multi::Multi(Loop& owner) : loop(owner), handle(owner.new_multi()) {}
+
+Transport::Loop::Multi::~Multi() {
+  curl_multi_cleanup(handle);
+}
+
+Transport::Loop::Loop(const Settings& s)
+    : settings(s), lanes_on(s.max_connections == 0 && s.max_connections_per_host == 0) {
   if (s.max_connections < 0 || s.max_connections_per_host < 0) {
     fail(LLMKIT_INVALID_ARGUMENT, "a connection limit is negative");
   }
   init_curl();
   share.reset(curl_share_init());
-  multi.reset(curl_multi_init());
-  if (!share || !multi) fail(LLMKIT_OUT_OF_MEMORY, "cannot create the curl handles");
+  if (!share) fail(LLMKIT_OUT_OF_MEMORY, "cannot create the curl share handle");
   CURLSH* sh = share.get();
   check(curl_share_setopt(sh, CURLSHOPT_USERDATA, this), "CURLSHOPT_USERDATA");
   check(curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, &Loop::share_lock), "CURLSHOPT_LOCKFUNC");
   check(curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, &Loop::share_unlock), "CURLSHOPT_UNLOCKFUNC");
-  for (const curl_lock_data d :
-       {CURL_LOCK_DATA_CONNECT, CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION}) {
+  // Not the connections: libcurl does not support a connection pool used
+  // by several threads at once (its docs, CURLSHOPT_SHARE), and lanes run
+  // on their callers' threads. Each multi handle keeps its own.
+  for (const curl_lock_data d : {CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION}) {
     check(curl_share_setopt(sh, CURLSHOPT_SHARE, d), "CURLSHOPT_SHARE");
   }
-  CURLM* m = multi.get();
-  check(curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, s.max_connections_per_host),
-        "CURLMOPT_MAX_HOST_CONNECTIONS");
-  check(curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, s.max_connections),
-        "CURLMOPT_MAX_TOTAL_CONNECTIONS");
-  check(curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX), "CURLMOPT_PIPELINING");
+  shared = std::make_unique<Multi>(*this);
   thread = std::thread([this] { thread_main(); });
+}
+
+CURLM* Transport::Loop::new_multi() const {
+  std::unique_ptr<CURLM, MultiDeleter> m(curl_multi_init());
+  if (!m) fail(LLMKIT_OUT_OF_MEMORY, "cannot create a curl multi handle");
+  check(
+      curl_multi_setopt(m.get(), CURLMOPT_MAX_HOST_CONNECTIONS, settings.max_connections_per_host),
+      "CURLMOPT_MAX_HOST_CONNECTIONS");
+  check(curl_multi_setopt(m.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, settings.max_connections),
+        "CURLMOPT_MAX_TOTAL_CONNECTIONS");
+  check(curl_multi_setopt(m.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX), "CURLMOPT_PIPELINING");
+  return m.release();
 }
 
 Transport::Loop::~Loop() {
   {
+    // Blocking calls end first: each lane sees lanes_closing on its next
+    // pass, which the wake-up brings at once.
+    std::unique_lock<std::mutex> lock(lanes_mutex);
+    lanes_closing = true;
+    for (const auto& lane : lanes) curl_multi_wakeup(lane->handle);
+    lanes_cv.wait(lock, [&] { return busy_lanes == 0; });
+  }
+  {
     std::lock_guard<std::mutex> lock(mutex);
     closing = true;
-    // Idle: the thread ends what is left. A caller driving passes the role
-    // to it once it sees `closing`.
-    if (driver == Driver::kNone) driver = Driver::kThread;
   }
-  thread_cv.notify_one();
-  curl_multi_wakeup(multi.get());
+  curl_multi_wakeup(shared->handle);
   thread.join();
+  lanes.clear();
+  shared.reset();
   for (CURL* e : spare) curl_easy_cleanup(e);  // before `share`: they hold it
 }
 
 void Transport::Loop::enqueue(Unique<Transfer> t) {
   bool wake = false;
-  bool give = false;
   {
     std::lock_guard<std::mutex> lock(mutex);
     if (closing) fail(LLMKIT_CANCELLED, std::string(kClosed));
     queue.push_back(t.release());
-    ++queued_async;
-    if (driver == Driver::kNone) {
-      driver = Driver::kThread;
-      give = true;
-    } else {
-      wake = polling;  // else the driver's next pass finds it
-    }
+    wake = polling;  // else the thread's next pass finds it
   }
-  if (give) thread_cv.notify_one();
-  if (wake) curl_multi_wakeup(multi.get());
+  if (wake) curl_multi_wakeup(shared->handle);
 }
 
 void Transport::Loop::perform(Unique<Transfer> t, Waiter& waiter) {
-  bool lead = false;
-  bool wake = false;
+  if (!lanes_on) {
+    enqueue(std::move(t));
+    waiter.wait();
+    return;
+  }
+  Multi* lane = take_lane();
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (closing) fail(LLMKIT_CANCELLED, std::string(kClosed));
-    queue.push_back(t.release());
-    if (driver == Driver::kNone) {
-      driver = Driver::kCaller;
-      lead = true;
-    } else {
-      wake = polling;
+    const Driving driving(this);
+    lane->begin(t.release());
+    for (;;) {
+      if (lanes_closing.load(std::memory_order_relaxed)) {
+        lane->finish_all(LLMKIT_CANCELLED, kClosed);
+        break;
+      }
+      lane->pass();
+      if (waiter.done()) break;
+      lane->poll();
     }
   }
-  if (wake) curl_multi_wakeup(multi.get());
-  if (lead) {
-    drive(&waiter);
-    std::lock_guard<std::mutex> lock(mutex);
-    pass_role();
+  give_lane(lane);
+}
+
+Transport::Loop::Multi* Transport::Loop::take_lane() {
+  std::lock_guard<std::mutex> lock(lanes_mutex);
+  if (lanes_closing) fail(LLMKIT_CANCELLED, std::string(kClosed));
+  if (idle_lanes.empty()) {
+    idle_lanes.reserve(lanes.size() + 1);  // so that give_lane never allocates
+    lanes.push_back(std::make_unique<Multi>(*this));
+    idle_lanes.push_back(lanes.back().get());
   }
-  waiter.wait();
+  Multi* lane = idle_lanes.back();
+  idle_lanes.pop_back();
+  ++busy_lanes;
+  return lane;
+}
+
+void Transport::Loop::give_lane(Multi* lane) noexcept {
+  std::lock_guard<std::mutex> lock(lanes_mutex);
+  idle_lanes.push_back(lane);
+  // Under the lock: once it is released the destructor may go on.
+  if (--busy_lanes == 0 && lanes_closing) lanes_cv.notify_all();
 }
 
 void Transport::Loop::thread_main() noexcept {
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      thread_cv.wait(lock, [&] { return driver == Driver::kThread; });
-    }
-    if (!drive(nullptr)) return;
-  }
-}
-
-bool Transport::Loop::drive(const Waiter* mine) noexcept {
-  // Restored after: a callback driving another client's loop comes back
-  // into this one.
-  struct Restore {
-    const void* outer;
-    ~Restore() { t_driving = outer; }
-  } restore{t_driving};
-  t_driving = this;
+  const Driving driving(this);
+  Multi& m = *shared;
   for (;;) {
     List fresh;
     bool stop = false;
     {
       std::lock_guard<std::mutex> lock(mutex);
       stop = closing;
-      // A caller leaves async transfers, and the loop, to the thread.
-      if (mine != nullptr && queued_async > 0 && !stop) return true;
       fresh.swap(queue);
-      queued_async = 0;
     }
-    // Once `closing` is seen no start() can queue more: it checks under the
-    // same lock.
+    // Once `closing` is seen no enqueue() can queue more: it checks under
+    // the same lock.
     while (Transfer* t = fresh.pop_front()) {
       if (stop) {
-        finish(t, LLMKIT_CANCELLED, kClosed);
+        m.finish(t, LLMKIT_CANCELLED, kClosed);
       } else {
-        begin(t);
+        m.begin(t);
       }
     }
     if (stop) {
-      while (Transfer* t = active.front()) finish(t, LLMKIT_CANCELLED, kClosed);
-      return false;
+      m.finish_all(LLMKIT_CANCELLED, kClosed);
+      return;
     }
-    send_due();
-    int running = 0;
-    curl_multi_perform(multi.get(), &running);
-    read_messages();
-    sweep();
-    if (mine != nullptr && mine->done()) return true;
+    m.pass();
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (!queue.empty() || closing) continue;
-      if (mine == nullptr && active.empty()) {
-        driver = Driver::kNone;  // idle: the next call takes the role
-        return true;
-      }
       polling = true;
     }
-    curl_multi_poll(multi.get(), nullptr, 0, wait_ms(), nullptr);
+    m.poll();
     polling = false;
   }
 }
 
-void Transport::Loop::pass_role() noexcept {
-  if (queue.empty() && active.empty() && !closing) {
-    driver = Driver::kNone;
-    return;
-  }
-  // Other calls still run: the thread drives them, and keeps the role until
-  // none is left. Passing it to another perform() caller instead would stall
-  // the loop once per call while that caller wakes (1.8x raw libcurl's time
-  // per call with 8 callers against 1.2x, bench/http_bench.cpp).
-  driver = Driver::kThread;
-  thread_cv.notify_one();
-}
-
-void Transport::Loop::begin(Transfer* t) noexcept {
+void Transport::Loop::Multi::begin(Transfer* t) noexcept {
   if (t->request.cancel != nullptr) {
-    t->watch.emplace(&wake_loop, multi.get());
+    t->watch.emplace(&wake_loop, handle);
     t->request.cancel->watch(*t->watch);
     if (t->cancelled()) {  // triggered before the watch: no wake-up came
       finish(t, LLMKIT_CANCELLED, kCancelled);
@@ -752,8 +788,8 @@ void Transport::Loop::begin(Transfer* t) noexcept {
   if (t->start_at <= Clock::now()) send(t);
 }
 
-void Transport::Loop::send(Transfer* t) noexcept {
-  if (const CURLMcode rc = curl_multi_add_handle(multi.get(), t->easy.get()); rc != CURLM_OK) {
+void Transport::Loop::Multi::send(Transfer* t) noexcept {
+  if (const CURLMcode rc = curl_multi_add_handle(handle, t->easy.get()); rc != CURLM_OK) {
     finish(t, rc == CURLM_OUT_OF_MEMORY ? LLMKIT_OUT_OF_MEMORY : LLMKIT_INTERNAL,
            std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
     return;
@@ -761,13 +797,25 @@ void Transport::Loop::send(Transfer* t) noexcept {
   t->in_multi = true;
 }
 
-void Transport::Loop::send_due() noexcept {
+void Transport::Loop::Multi::send_due() noexcept {
   const Clock::time_point now = Clock::now();
   Transfer* next = nullptr;
   for (Transfer* t = active.front(); t != nullptr; t = next) {
     next = t->next;
     if (!t->in_multi && t->start_at <= now) send(t);
   }
+}
+
+void Transport::Loop::Multi::pass() noexcept {
+  send_due();
+  int running = 0;
+  curl_multi_perform(handle, &running);
+  read_messages();
+  sweep();
+}
+
+void Transport::Loop::Multi::finish_all(llmkit_status status, std::string_view message) noexcept {
+  while (Transfer* t = active.front()) finish(t, status, message);
 }
 
 void Transport::Loop::configure(Transfer& t) {
@@ -900,9 +948,9 @@ void Transport::Loop::give_back(CURL* easy) noexcept {
   curl_easy_cleanup(easy);
 }
 
-void Transport::Loop::read_messages() noexcept {
+void Transport::Loop::Multi::read_messages() noexcept {
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
+  while (CURLMsg* msg = curl_multi_info_read(handle, &left)) {
     if (msg->msg != CURLMSG_DONE) continue;
     void* user = nullptr;
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &user);
@@ -910,7 +958,7 @@ void Transport::Loop::read_messages() noexcept {
   }
 }
 
-void Transport::Loop::complete(Transfer* t, CURLcode rc) noexcept {
+void Transport::Loop::Multi::complete(Transfer* t, CURLcode rc) noexcept {
   if (t->stop_status != LLMKIT_OK) {
     finish(t, t->stop_status, t->stop_message);
     return;
@@ -958,7 +1006,7 @@ void Transport::Loop::complete(Transfer* t, CURLcode rc) noexcept {
   }
 }
 
-void Transport::Loop::sweep() noexcept {
+void Transport::Loop::Multi::sweep() noexcept {
   const Clock::time_point now = Clock::now();
   Transfer* next = nullptr;
   for (Transfer* t = active.front(); t != nullptr; t = next) {
@@ -980,7 +1028,7 @@ void Transport::Loop::sweep() noexcept {
   }
 }
 
-int Transport::Loop::wait_ms() const noexcept {
+int Transport::Loop::Multi::wait_ms() const noexcept {
   Clock::time_point nearest = kNever;
   for (const Transfer* t = active.front(); t != nullptr; t = t->next) {
     if (!t->in_multi) nearest = std::min(nearest, t->start_at);
@@ -998,15 +1046,16 @@ int Transport::Loop::wait_ms() const noexcept {
 // Ends `t`: out of curl and the lists, its Cancel unwatched, its memory
 // freed, then on_done. Nothing of the transfer is touched after on_done,
 // which may free the Receiver or the Cancel, or start() another transfer.
-void Transport::Loop::finish(Transfer* t, llmkit_status status, std::string_view message) noexcept {
+void Transport::Loop::Multi::finish(Transfer* t, llmkit_status status,
+                                    std::string_view message) noexcept {
   Unique<Transfer> owner(t);
   if (t->in_active) active.remove(t);
-  if (t->in_multi) curl_multi_remove_handle(multi.get(), t->easy.get());
+  if (t->in_multi) curl_multi_remove_handle(handle, t->easy.get());
   if (t->easy) {
     long opened = 0;
     curl_easy_getinfo(t->easy.get(), CURLINFO_NUM_CONNECTS, &opened);
-    connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
-    give_back(t->easy.release());
+    loop.connections.fetch_add(static_cast<std::uint64_t>(opened), std::memory_order_relaxed);
+    loop.give_back(t->easy.release());
   }
   if (t->watch) {
     t->request.cancel->unwatch(*t->watch);

@@ -1,8 +1,8 @@
-// HTTP for provider calls: one libcurl multi loop per Transport, shared
-// connections, DNS and TLS sessions (CURLSH), HTTP/2 where the server offers
-// it. Any thread may start a transfer; the answer arrives through a
-// Receiver, called by the thread driving the loop: the Transport's own
-// thread, or for perform() a perform() caller (transport.cpp says when).
+// HTTP for provider calls: libcurl multi handles sharing DNS answers and TLS
+// sessions (CURLSH), HTTP/2 where the server offers it, keep-alive
+// connections. Any thread may start a transfer; the answer arrives through a
+// Receiver, called by the Transport's own thread for start(), by the
+// caller's thread for perform() (transport.cpp says why).
 #pragma once
 
 #include <cstdint>
@@ -40,8 +40,9 @@ struct Request {
   std::int64_t delay_ms = 0;
 };
 
-// Receives one transfer's answer, on the thread driving the loop (for
-// start(), always the Transport's own thread), in this order:
+// Receives one transfer's answer, for start() on the Transport's own
+// thread, for perform() on the caller's (unless a connection limit is set:
+// then on the Transport's thread too), in this order:
 // on_head once (unless the transfer fails first), on_body any number of
 // times, on_done exactly once. It must outlive on_done and must not block.
 // on_head comes with the final head (1xx heads are skipped; redirects are
@@ -63,6 +64,8 @@ class Receiver {
 };
 
 struct Settings {
+  // Either limit sends blocking calls through the Transport's thread, where
+  // one multi handle holds every connection (transport.cpp).
   long max_connections_per_host = 0;  // 0: no limit
   long max_connections = 0;           // the whole pool; 0: no limit
   bool http2 = true;                  // negotiated over TLS (ALPN)
@@ -75,7 +78,8 @@ class Transport {
  public:
   explicit Transport(const Settings& settings);
   // Transfers still queued or running end with CANCELLED ("the client was
-  // closed") first, each exactly once. Not to be called from a Receiver.
+  // closed") first, each exactly once; perform() calls on other threads
+  // return before it goes on. Not to be called from a Receiver.
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
@@ -85,9 +89,9 @@ class Transport {
   // URL, a scheme other than http/https, a bad method or header line, a
   // negative timeout; CANCELLED once the destructor has begun.
   void start(Request request, Receiver& receiver);
-  // Runs `request` and returns once receiver.on_done has returned; when the
-  // loop is idle, on the calling thread. Not to be called from a Receiver
-  // of this Transport: INVALID_ARGUMENT.
+  // Runs `request` and returns once receiver.on_done has returned, on the
+  // calling thread unless a connection limit is set. Thread safety: any
+  // thread, but not from a Receiver of this Transport (INVALID_ARGUMENT).
   void perform(Request request, Receiver& receiver);
 
   // Connections opened so far (CURLINFO_NUM_CONNECTS summed over finished

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -675,7 +676,7 @@ TEST_F(HttpTransport, PerformFromAReceiverIsRefusedAfterACallOnAnotherTransport)
   EXPECT_EQ(r.nested, LLMKIT_INVALID_ARGUMENT);
 }
 
-TEST_F(HttpTransport, PerformOnAnIdleLoopRunsOnTheCallingThread) {
+TEST_F(HttpTransport, PerformRunsOnTheCallingThread) {
   Transport transport(Settings{});
   ThreadRecorder blocking;
   transport.perform(chat(), blocking);
@@ -694,7 +695,7 @@ TEST_F(HttpTransport, AsyncCallbacksNeverRunOnACallerDrivingTheLoop) {
   Recorder slow;
   std::thread caller([&] {
     driver = std::this_thread::get_id();
-    transport.perform(chat("delay=300", "driving"), slow);  // finds the loop idle: drives it
+    transport.perform(chat("delay=300", "driving"), slow);  // drives its own lane
   });
   wait_logged(transport, "driving");  // a blocking call while `caller` drives
   ThreadRecorder async;
@@ -742,6 +743,92 @@ TEST_F(HttpTransport, BlockingAndAsyncCallsMixFromManyThreads) {
   }
   EXPECT_EQ(async_threads.size(), 1U);  // the transport's own thread
   for (const auto& id : async_threads) EXPECT_EQ(callers.count(id), 0U);
+}
+
+// `count` threads, each making one blocking call into its own recorder.
+class BlockingCallers {
+ public:
+  BlockingCallers(Transport& transport, int count, const std::function<Request()>& make)
+      : recorders(count), ids(count) {
+    for (int i = 0; i < count; ++i) {
+      threads_.emplace_back([this, &transport, make, i] {
+        ids[i] = std::this_thread::get_id();
+        transport.perform(make(), recorders[i]);
+      });
+    }
+  }
+  ~BlockingCallers() { join(); }
+  BlockingCallers(const BlockingCallers&) = delete;
+  BlockingCallers& operator=(const BlockingCallers&) = delete;
+
+  void join() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+  std::vector<ThreadRecorder> recorders;
+  std::vector<std::thread::id> ids;  // each caller's thread
+
+ private:
+  std::vector<std::thread> threads_;
+};
+
+TEST_F(HttpTransport, ConcurrentPerformsRunAtOnceEachOnItsCallersThread) {
+  Transport transport(Settings{});
+  BlockingCallers callers(transport, 4, [] { return chat("delay=1500", "lanes"); });
+  // All four are in the upstream at once, none answered yet: no caller
+  // waited for another's transfer.
+  wait_logged(transport, "lanes", 4);
+  for (auto& r : callers.recorders) EXPECT_EQ(r.done_count(), 0);
+  callers.join();
+  for (std::size_t i = 0; i < callers.ids.size(); ++i) {
+    EXPECT_EQ(callers.recorders[i].done, LLMKIT_OK) << callers.recorders[i].message;
+    EXPECT_EQ(callers.recorders[i].thread, callers.ids[i]);
+  }
+}
+
+TEST_F(HttpTransport, AConnectionLimitSendsBlockingCallsThroughOneThreadAndHoldsTheLimit) {
+  Settings settings;
+  settings.max_connections_per_host = 1;
+  Transport transport(settings);
+  BlockingCallers callers(transport, 3, [] { return chat("delay=100"); });
+  callers.join();
+  for (std::size_t i = 0; i < callers.ids.size(); ++i) {
+    const ThreadRecorder& r = callers.recorders[i];
+    EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
+    EXPECT_NE(r.thread, callers.ids[i]);  // the transport's thread
+    EXPECT_EQ(r.thread, callers.recorders[0].thread);
+  }
+  EXPECT_EQ(transport.connections_opened(), 1U);
+}
+
+TEST_F(HttpTransport, FreeingTheTransportEndsBlockingCallsOnOtherThreads) {
+  auto transport = std::make_unique<Transport>(Settings{});
+  BlockingCallers callers(*transport, 3, [] { return chat("delay=5000", "freed"); });
+  wait_logged(*transport, "freed", 3);
+  const auto started = Clock::now();
+  transport.reset();
+  EXPECT_LT(ms_since(started), 2500);
+  callers.join();
+  for (auto& r : callers.recorders) {
+    EXPECT_EQ(r.done_count(), 1);
+    EXPECT_EQ(r.done, LLMKIT_CANCELLED);
+    EXPECT_EQ(r.message, "the client was closed");
+  }
+}
+
+TEST_F(HttpTransport, MoreUrlsThanItKeepsParsedAreEachCalledRight) {
+  Transport transport(Settings{});
+  for (int i = 0; i < 300; ++i) {  // past the 256 URLs the transport keeps
+    Recorder r;
+    transport.perform(get("/_upstream/health?n=" + std::to_string(i)), r);
+    ASSERT_EQ(r.done, LLMKIT_OK) << i << ": " << r.message;
+    ASSERT_EQ(r.body, "ok") << i;
+  }
+  Recorder again;  // the first one, parsed anew
+  transport.perform(get("/_upstream/health?n=0"), again);
+  EXPECT_EQ(again.done, LLMKIT_OK) << again.message;
 }
 
 TEST_F(HttpTransport, AReusedHandleForgetsTheLastTransfersOptions) {
