@@ -789,7 +789,7 @@ LLMKIT_API llmkit_status llmkit_client_trace_stat(llmkit_client* client, const c
 LLMKIT_API llmkit_status llmkit_client_metrics(llmkit_client* client, const char** text,
                                                size_t* len);
 
-/* Stores a snapshot of the client as one JSON object in *json (*len bytes;
+/* Stores a snapshot of the client as one JSON object in *text (*len bytes;
  * len may be NULL): "health" (as llmkit_client_health()), "calls" (totals:
  * requests, errors, cache hits and misses, cache_hit_rate, rate-limit
  * refusals), "series" (each label set's figures), "breakers", "hooks",
@@ -798,7 +798,7 @@ LLMKIT_API llmkit_status llmkit_client_metrics(llmkit_client* client, const char
  * changing (a low cache hit rate, a slow synchronous hook, a flapping
  * breaker, dropped trace records or hook events; docs/metrics.md).
  * Ownership and thread safety: as llmkit_client_metrics(). */
-LLMKIT_API llmkit_status llmkit_client_stats_json(llmkit_client* client, const char** json,
+LLMKIT_API llmkit_status llmkit_client_stats_json(llmkit_client* client, const char** text,
                                                   size_t* len);
 
 /* A client's health, worst last. */

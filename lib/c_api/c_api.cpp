@@ -890,11 +890,11 @@ extern "C" llmkit_status llmkit_client_metrics(llmkit_client* client, const char
   });
 }
 
-extern "C" llmkit_status llmkit_client_stats_json(llmkit_client* client, const char** json,
+extern "C" llmkit_status llmkit_client_stats_json(llmkit_client* client, const char** text,
                                                   size_t* len) {
   return guard([&] {
     auto& c = require(client, "client");
-    text_out(lm::stats_json(c.view()), &require(json, "json"), len);
+    text_out(lm::stats_json(c.view()), &require(text, "text"), len);
   });
 }
 

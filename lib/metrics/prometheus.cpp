@@ -174,7 +174,7 @@ void calls(Text& t, const Registry& r) {
     t.sample("llmkit_fallbacks_total", labels_of(s), load(s.fallbacks));
   });
   t.family("llmkit_metrics_series_overflow_total", "counter",
-           "Calls counted under the \"_overflow\" labels: past \"metrics.max_series\" label sets.");
+           R"(Calls counted under the "_overflow" labels: past "metrics.max_series" label sets.)");
   t.sample("llmkit_metrics_series_overflow_total", {}, r.overflowed());
 }
 

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 #include "core/error.h"
 #include "core/utf8.h"
@@ -51,7 +51,7 @@ Address address_of(std::string_view address, int port) {
 }
 
 [[noreturn]] void socket_failed(const std::string& what) {
-  fail(LLMKIT_UNAVAILABLE, what + ": " + std::strerror(errno));
+  fail(LLMKIT_UNAVAILABLE, what + ": " + std::system_category().message(errno));
 }
 
 const char* reason_of(int status) {
