@@ -1,5 +1,6 @@
 #include "metrics/from_traces.h"
 
+#include <cmath>
 #include <string_view>
 
 #include "trace/aggregate.h"
@@ -18,10 +19,8 @@ llmkit_status status_of(std::string_view text) {
   return LLMKIT_INTERNAL;
 }
 
-// Rounded by hand (times are never negative): std::llround would need libm
-// in every static link.
 std::int64_t us_of(double ms) {
-  return static_cast<std::int64_t>(ms * 1000.0 + 0.5);
+  return std::llround(ms * 1000.0);
 }
 
 }  // namespace

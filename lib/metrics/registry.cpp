@@ -1,6 +1,7 @@
 #include "metrics/registry.h"
 
 #include <bit>
+#include <cmath>
 #include <functional>
 
 namespace llmkit::metrics {
@@ -99,8 +100,7 @@ void Registry::record(const Sample& s) noexcept {
   const std::int64_t tokens[kTokenTypes] = {s.input_tokens, s.output_tokens, s.cache_read_tokens,
                                             s.cache_creation_tokens, s.reasoning_tokens};
   for (std::size_t i = 0; i < kTokenTypes; ++i) add(series->tokens[i], tokens[i]);
-  // Rounded by hand: std::llround would need libm in every static link.
-  if (s.cost_usd > 0) add(series->cost_nano_usd, static_cast<std::int64_t>(s.cost_usd * 1e9 + 0.5));
+  if (s.cost_usd > 0) add(series->cost_nano_usd, std::llround(s.cost_usd * 1e9));
   if (s.cache == CacheUse::kHit) series->cache_hits.fetch_add(1, std::memory_order_relaxed);
   if (s.cache == CacheUse::kMiss) series->cache_misses.fetch_add(1, std::memory_order_relaxed);
   if (s.limited) series->limited.fetch_add(1, std::memory_order_relaxed);
