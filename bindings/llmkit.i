@@ -26,4 +26,15 @@
  * C's accessors that reads the total is C's alone. */
 %ignore LLMKIT_COSTS_TOTAL;
 
+/* The scrape server stays C's for now: a binding's server would have to
+ * outlive nothing but its client, which each language's owner of the
+ * client would have to enforce. Go wraps it (its Close is explicit). */
+#if !defined(SWIGGO)
+%ignore llmkit_client_serve_metrics;
+%ignore llmkit_traces_serve_metrics;
+%ignore llmkit_metrics_server_port;
+%ignore llmkit_metrics_server_free;
+%ignore llmkit_metrics_server;
+#endif
+
 %include "llmkit.h"

@@ -672,6 +672,8 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *   "trace.content"   default false: true also stores each call's messages and answer
  *   "trace.close_timeout_ms"  how long llmkit_client_free() keeps trying a failing
  *                     database for the records left, default 10000
+ *   "metrics"         default true: count every call for llmkit_client_metrics()
+ *   "metrics.max_series"  label sets counted apart at most, default 256
  * The key is sent only in the provider's auth header: it never appears in
  * messages, errors, responses or trace records. */
 typedef struct llmkit_client llmkit_client;
@@ -767,6 +769,89 @@ LLMKIT_API llmkit_status llmkit_client_flush(llmkit_client* client, int64_t time
  * Thread safety: any thread. */
 LLMKIT_API llmkit_status llmkit_client_trace_stat(llmkit_client* client, const char* name,
                                                   int64_t* value);
+
+/* ---- metrics, stats and health (docs/metrics.md) ------------------------ */
+
+/* Stores the client's metrics in *text (*len bytes; len may be NULL), in
+ * Prometheus text exposition format 0.0.4: its calls by operation, model
+ * asked for, provider, deployment and status (llmkit_requests_total;
+ * duration, time-to-first-token and token histograms; tokens, cost, cache
+ * lookups, rate-limit refusals, retries, fallbacks), then its breakers,
+ * the attached hooks, trace writer, cache, rate limiter and budgets as
+ * they are now, and its health. Names follow OpenTelemetry's GenAI
+ * conventions where one fits (llmkit_gen_ai_client_operation_duration_seconds,
+ * llmkit_gen_ai_client_token_usage); docs/metrics.md lists every family.
+ * Counting a call costs well under a microsecond, without a lock; the
+ * client option "metrics" "false" turns it off. "metrics.max_series"
+ * (default 256) bounds the label sets: calls of further ones are counted
+ * under the labels "_overflow".
+ * Ownership: owned by the library, valid until this thread's next llmkit
+ * call; copy it to keep it. Thread safety: any thread, also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_metrics(llmkit_client* client, const char** text,
+                                               size_t* len);
+
+/* Stores a snapshot of the client as one JSON object in *text (*len bytes;
+ * len may be NULL): "health" (as llmkit_client_health()), "calls" (totals:
+ * requests, errors, cache hits and misses, cache_hit_rate, rate-limit
+ * refusals), "series" (each label set's figures), "breakers", "hooks",
+ * "trace", "cache", "ratelimiter", "budget" (the parts the client has), and
+ * "recommendations": [{"code", "message"}], what the figures suggest
+ * changing (a low cache hit rate, a slow synchronous hook, a flapping
+ * breaker, dropped trace records or hook events; docs/metrics.md).
+ * Ownership and thread safety: as llmkit_client_metrics(). */
+LLMKIT_API llmkit_status llmkit_client_stats_json(llmkit_client* client, const char** text,
+                                                  size_t* len);
+
+/* A client's health, worst last. */
+typedef enum llmkit_health {
+  LLMKIT_HEALTH_OK = 0,
+  LLMKIT_HEALTH_DEGRADED = 1, /* a breaker is open or probing, or trace writes fail */
+  LLMKIT_HEALTH_UNHEALTHY = 2 /* every breaker the client has is open */
+} llmkit_health;
+
+/* Stores the client's health in *health and, when `reasons` is not NULL,
+ * why in *reasons: one sentence per line, "" when ok.
+ * Ownership: *reasons as llmkit_client_metrics()'s text.
+ * Thread safety: any thread, also while calls run. */
+LLMKIT_API llmkit_status llmkit_client_health(llmkit_client* client, llmkit_health* health,
+                                              const char** reasons);
+
+/* Stores in *text (*len bytes; len may be NULL) the call metrics of every
+ * call in the traces table of `db` (a SQLite file's path or "sqlite:PATH",
+ * or a "postgresql://" URL; docs/traces.md), as a client would count them:
+ * what `llmkit serve-metrics` serves. Breakers, hooks, cache misses and
+ * rate-limit refusals are not in the table, so not here. It reads the
+ * whole table each time. Fails as llmkit_costs_query() does.
+ * Ownership: as llmkit_client_metrics()'s text. Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_traces_metrics(const char* db, const char** text, size_t* len);
+
+/* An HTTP server for scrapers, on a thread of its own: GET /metrics
+ * (Prometheus text), /health (JSON; HTTP 503 when unhealthy), /stats
+ * (llmkit_client_stats_json()'s JSON). One connection at a time, each
+ * closed after its answer. */
+typedef struct llmkit_metrics_server llmkit_metrics_server;
+
+/* Serves `client`'s metrics on `address` (an IPv4 or IPv6 literal; NULL:
+ * "127.0.0.1", this host only) and `port` (0: a free one, see
+ * llmkit_metrics_server_port()). INVALID_ARGUMENT for a bad address or
+ * port; UNAVAILABLE when the port cannot be had.
+ * Ownership: free *out with llmkit_metrics_server_free(), before the
+ * client. Thread safety: any thread. */
+LLMKIT_API llmkit_status llmkit_client_serve_metrics(llmkit_client* client, const char* address,
+                                                     int port, llmkit_metrics_server** out);
+
+/* Serves llmkit_traces_metrics() of `db`, read again for each scrape
+ * (/stats and /health too, from the table alone). As
+ * llmkit_client_serve_metrics() otherwise; a database that fails a
+ * scrape answers it 503 with the reason. */
+LLMKIT_API llmkit_status llmkit_traces_serve_metrics(const char* db, const char* address, int port,
+                                                     llmkit_metrics_server** out);
+
+/* The port a server listens on; 0 for NULL. */
+LLMKIT_API int llmkit_metrics_server_port(const llmkit_metrics_server* server);
+
+/* Stops a server, after the answer it is writing. NULL does nothing. */
+LLMKIT_API void llmkit_metrics_server_free(llmkit_metrics_server* server);
 
 /* Destroys a client: calls still running end with LLMKIT_CANCELLED (async
  * ones call their done callback first), then every queued trace record is

@@ -28,6 +28,10 @@
 #include "core/utf8.h"
 #include "hooks/registry.h"
 #include "llmkit.h"
+#include "metrics/from_traces.h"
+#include "metrics/prometheus.h"
+#include "metrics/server.h"
+#include "metrics/stats_json.h"
 #include "options/options.h"
 #include "pipeline/pipeline.h"
 #include "providers/response.h"
@@ -841,6 +845,115 @@ extern "C" llmkit_status llmkit_client_trace_stat(llmkit_client* client, const c
                                                           {"queued", s.queued}};
     v = stat_named(known, n, "trace");
   });
+}
+
+/* ---- metrics, stats and health ---------------------------------------- */
+
+struct llmkit_metrics_server : llmkit::metrics::Server {
+  using Server::Server;
+};
+
+namespace {
+
+namespace lm = llmkit::metrics;
+
+// A text handed out until this thread's next llmkit call.
+void text_out(llmkit::String text, const char** out, size_t* len) {
+  thread_local llmkit::String t_text;
+  t_text = std::move(text);
+  *out = t_text.c_str();
+  if (len != nullptr) *len = t_text.size();
+}
+
+// Call metrics read back from a traces table: a table may hold more models
+// than one client would, so it allows more label sets.
+constexpr std::size_t kTracesMaxSeries = 4096;
+
+lm::View traces_view(const llmkit::Unique<lm::Registry>& calls) {
+  lm::View v;
+  v.live = false;
+  v.calls = calls.get();
+  return v;
+}
+
+const char* address_in(const char* address) {
+  return address == nullptr ? "127.0.0.1" : text_in(address, "address");
+}
+
+}  // namespace
+
+extern "C" llmkit_status llmkit_client_metrics(llmkit_client* client, const char** text,
+                                               size_t* len) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    text_out(lm::prometheus_text(c.view()), &require(text, "text"), len);
+  });
+}
+
+extern "C" llmkit_status llmkit_client_stats_json(llmkit_client* client, const char** text,
+                                                  size_t* len) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    text_out(lm::stats_json(c.view()), &require(text, "text"), len);
+  });
+}
+
+extern "C" llmkit_status llmkit_client_health(llmkit_client* client, llmkit_health* health,
+                                              const char** reasons) {
+  return guard([&] {
+    auto& c = require(client, "client");
+    auto& out = require(health, "health");
+    const lm::HealthReport h = lm::health_of(c.view());
+    out = static_cast<llmkit_health>(h.state);
+    if (reasons == nullptr) return;
+    llmkit::String lines;
+    for (const std::string& r : h.reasons) {
+      if (!lines.empty()) lines.push_back('\n');
+      lines.append(r);
+    }
+    text_out(std::move(lines), reasons, nullptr);
+  });
+}
+
+extern "C" llmkit_status llmkit_traces_metrics(const char* db, const char** text, size_t* len) {
+  return guard([&] {
+    const auto target = llmkit::trace::parse_target(text_in(db, "db"));
+    auto& out = require(text, "text");
+    const auto calls = lm::registry_from_traces(target, kTracesMaxSeries);
+    text_out(lm::prometheus_text(traces_view(calls)), &out, len);
+  });
+}
+
+extern "C" llmkit_status llmkit_client_serve_metrics(llmkit_client* client, const char* address,
+                                                     int port, llmkit_metrics_server** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    auto& c = require(client, "client");
+    *out = llmkit::create<llmkit_metrics_server>(
+        address_in(address), port,
+        [&c](std::string_view path) { return lm::page_of(path, c.view()); });
+  });
+}
+
+extern "C" llmkit_status llmkit_traces_serve_metrics(const char* db, const char* address, int port,
+                                                     llmkit_metrics_server** out) {
+  return guard([&] {
+    require(out, "out") = nullptr;
+    const auto target = llmkit::trace::parse_target(text_in(db, "db"));
+    *out = llmkit::create<llmkit_metrics_server>(
+        address_in(address), port, [target](std::string_view path) {
+          const auto calls = lm::registry_from_traces(target, kTracesMaxSeries);
+          return lm::page_of(path, traces_view(calls));
+        });
+  });
+}
+
+extern "C" int llmkit_metrics_server_port(const llmkit_metrics_server* server) {
+  return server == nullptr ? 0 : server->port();
+}
+
+extern "C" void llmkit_metrics_server_free(llmkit_metrics_server* server) {
+  llmkit::destroy(server);
 }
 
 extern "C" llmkit_status llmkit_client_set_cache(llmkit_client* client, llmkit_cache* cache) {

@@ -18,5 +18,6 @@ char* read_all(const char* path, size_t* len);
 int replay(int argc, char** argv);
 int chat(int argc, char** argv);
 int costs(int argc, char** argv);
+int serve_metrics(int argc, char** argv);
 
 #endif

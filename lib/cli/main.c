@@ -37,6 +37,10 @@ int usage(FILE* out) {
       "              model), costliest first; T is a duration back from now (24h,\n"
       "              7d), Unix seconds or an ISO-8601 UTC time; an aligned table, or\n"
       "              JSON with --json; exit 2 for a bad flag or value\n"
+      "  serve-metrics --db DB --port N [--address A]\n"
+      "              serve the call metrics of the traces in DB as Prometheus text\n"
+      "              at http://A:N/metrics (A default 127.0.0.1; N 0: a free port,\n"
+      "              printed first), until SIGINT or SIGTERM\n"
       "  help        show this text\n",
       out);
   return out == stdout ? 0 : 2;
@@ -183,6 +187,7 @@ int main(int argc, char** argv) {
   if (strcmp(cmd, "replay") == 0) return replay(argc - 2, argv + 2);
   if (strcmp(cmd, "chat") == 0) return chat(argc - 2, argv + 2);
   if (strcmp(cmd, "costs") == 0) return costs(argc - 2, argv + 2);
+  if (strcmp(cmd, "serve-metrics") == 0) return serve_metrics(argc - 2, argv + 2);
   if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
     return usage(stdout);
   }

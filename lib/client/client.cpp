@@ -55,7 +55,9 @@ constexpr std::string_view kShared[] = {
     "trace.queue",
     "trace.on_full",
     "trace.content",
-    "trace.close_timeout_ms"};  // scopes to here: read by pipeline::Pipeline
+    "trace.close_timeout_ms",
+    "metrics",
+    "metrics.max_series"};  // scopes to here: read by pipeline::Pipeline
 constexpr auto kKnown = [] {
   std::array<std::string_view, std::size(kEndpoint) + std::size(kShared)> all{};
   std::copy(std::begin(kShared), std::end(kShared),

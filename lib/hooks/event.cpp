@@ -4,6 +4,20 @@
 
 namespace llmkit::hooks {
 
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::kAfter:
+      return "after";
+    case Kind::kError:
+      return "error";
+    case Kind::kFinally:
+      return "finally";
+    case Kind::kBefore:
+      break;
+  }
+  return "before";
+}
+
 Tags split_list(std::string_view list) {
   Tags out;
   while (!list.empty()) {

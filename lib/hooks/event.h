@@ -17,6 +17,8 @@ namespace llmkit::hooks {
 
 enum class Kind : std::uint8_t { kBefore, kAfter, kError, kFinally };
 constexpr int kKinds = 4;
+// "before", "after", "error" or "finally".
+std::string_view kind_name(Kind kind);
 
 using Tags = std::vector<String, Allocator<String>>;
 using Metadata = std::vector<std::pair<String, String>, Allocator<std::pair<String, String>>>;

@@ -219,9 +219,11 @@ bool CacheStage::lookup(cache::Cache* cache, std::string_view scope,
   if (use == cache::Use::kRefresh) return false;  // no read; the fresh answer replaces the entry
   const cache::Cache::Lookup found = cache->lookup(key, wait_ns, cancel);
   filling_ = found.fill;
+  use_ = metrics::CacheUse::kMiss;
   if (!found.value) return false;
   std::unique_ptr<Response> answer = decode(found.value->bytes());
   if (!answer) return false;  // unreadable: a miss, whose answer replaces it
+  use_ = metrics::CacheUse::kHit;
   cache_ = nullptr;
   answer->cached = true;
   answer->cost_usd = 0.0;  // no provider was paid

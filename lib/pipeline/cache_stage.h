@@ -10,6 +10,7 @@
 
 #include "cache/cache.h"
 #include "client/client.h"
+#include "metrics/sample.h"
 #include "providers/request.h"
 
 namespace llmkit::pipeline {
@@ -43,10 +44,15 @@ class CacheStage {
   // later calls do nothing. A store that fails is only a later miss.
   void store(const client::Result& result) noexcept;
 
+  // Whether the call was a hit, a miss, or never looked up (no cache, a
+  // bypass, a refresh).
+  metrics::CacheUse use() const { return use_; }
+
  private:
   cache::Cache* cache_ = nullptr;  // set while the call's answer is to be stored
   cache::Key key_;
   bool filling_ = false;  // this call leads the key's flight: it must put or abandon
+  metrics::CacheUse use_ = metrics::CacheUse::kNone;
 };
 
 }  // namespace llmkit::pipeline

@@ -52,12 +52,14 @@ void CallerLimit::admit(ratelimit::Limiter* limiter, const providers::ChatReques
   const std::int64_t tokens = input + request.max_tokens.value_or(0);
   if (wait_ms == 0) {
     const ratelimit::Decision d = limiter->check(caller, tokens);
-    if (!d.allowed) refuse(caller, d, tokens);
+    refused_ = !d.allowed;
+    if (refused_) refuse(caller, d, tokens);
   } else {
     try {
       limiter->acquire(caller, tokens, wait_ms * 1'000'000, cancel);
     } catch (const Error& e) {
       if (e.status() != LLMKIT_TIMEOUT && e.status() != LLMKIT_RATE_LIMITED) throw;
+      refused_ = true;
       fail(LLMKIT_RATE_LIMITED, "caller " + utf8::quote(caller) + " is over its rate limit, " +
                                     "after waiting up to " + std::to_string(wait_ms) +
                                     " ms: " + e.what());

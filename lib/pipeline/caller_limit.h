@@ -39,11 +39,15 @@ class CallerLimit {
   // is released. Once: later calls do nothing.
   void settle(const client::Result& result) noexcept;
 
+  // Whether admit() refused the call.
+  bool refused() const { return refused_; }
+
  private:
   ratelimit::Limiter* limiter_ = nullptr;  // set while admitted
   String caller_;
   std::int64_t input_ = 0;     // estimated input tokens
   std::int64_t reserved_ = 0;  // input_ plus max_tokens
+  bool refused_ = false;
 };
 
 }  // namespace llmkit::pipeline

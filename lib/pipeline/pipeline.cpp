@@ -20,6 +20,7 @@ struct Pipeline::Call {
   // The call's own copy of the request: made when a before hook changes it,
   // and for an async call's later hooks (the caller's may be gone by then).
   providers::ChatRequest own;
+  const providers::ChatRequest* request = nullptr;  // as the caller made it, or `own`
   bool owned = false;
   std::int64_t start_us = now_us();
   std::int64_t deadline_us = 0;  // "deadline_ms" after the start; 0: none
@@ -47,6 +48,17 @@ struct Pipeline::Call {
   TraceStage trace;
 };
 
+namespace {
+
+Unique<metrics::Registry> metrics_from(const Options& options) {
+  if (!options.get_bool("metrics").value_or(true)) return nullptr;
+  const auto max =
+      options.get_int("metrics.max_series", metrics::Registry::kDefaultMaxSeries, 1, 1 << 20);
+  return Unique<metrics::Registry>(create<metrics::Registry>(static_cast<std::size_t>(max)));
+}
+
+}  // namespace
+
 Pipeline::Pipeline(const Options& options,
                    const std::function<const char*(const char*)>& environment)
     : scopes_(hooks::split_list(options.get_string("scopes", ""))),
@@ -55,6 +67,7 @@ Pipeline::Pipeline(const Options& options,
       cache_scope_(make_string(options.get_string("cache.scope", ""))),
       budgets_(budget::Budgets::from(options)),
       tracer_(Tracer::from(options)),
+      metrics_(metrics_from(options)),
       // The router's clients keep a reference to the transport, made next;
       // none uses it before a call.
       router_(options, environment, transport_),
@@ -234,7 +247,52 @@ void Pipeline::conclude(Call& call, client::Result& result) const noexcept {
   call.budget.settle(result);
   call.cache.store(result);
   if (call.registry) after(call, result);
-  call.trace.end(call.event, call.plan, call.tries, call.start_us, result);
+  if (!metrics_ && !call.trace.on()) return;
+  const metrics::Sample sample = sample_of(call, result);
+  if (metrics_) metrics_->record(sample);
+  call.trace.end(sample, call.event,
+                 call.event.request != nullptr ? *call.event.request : *call.request, result);
+}
+
+metrics::Sample Pipeline::sample_of(const Call& call, const client::Result& result) const noexcept {
+  // What was sent: a before hook's edit of the request when there was one.
+  const providers::ChatRequest& request =
+      call.event.request != nullptr ? *call.event.request : *call.request;
+  const providers::Response* r = result.response.get();
+  metrics::Sample s;
+  s.model = request.model.empty() ? router_.default_model() : std::string_view(request.model);
+  s.provider = r != nullptr && !r->provider.empty() ? std::string_view(r->provider)
+                                                    : router_.provider_of(s.model);
+  s.status = result.status;
+  s.latency_us = now_us() - call.start_us;
+  s.retries = std::max(call.tries - 1, 0);
+  s.fallback = call.plan.first != call.plan.group;
+  s.cache = call.cache.use();
+  s.limited = call.limit.refused();
+  if (r == nullptr) return s;
+  s.deployment = r->deployment;
+  s.ttft_us = r->first_token_us;
+  s.input_tokens = r->usage.input;
+  s.output_tokens = r->usage.output;
+  s.cache_read_tokens = r->usage.cached_input;
+  s.cache_creation_tokens = r->usage.cache_write;
+  s.reasoning_tokens = r->usage.reasoning;
+  s.cost_usd = r->cost_usd.value_or(0.0);
+  return s;
+}
+
+metrics::View Pipeline::view() {
+  metrics::View v;
+  v.calls = metrics_.get();
+  router_.for_each_breaker([&](std::string_view name, route::Breaker& b) {
+    v.breakers.push_back({make_string(name), b.stats(now_ms())});
+  });
+  if (const std::shared_ptr<hooks::Registry> h = hooks()) v.hooks = h->stats();
+  if (tracer_) v.trace = tracer_->writer.stats();
+  if (const cache::Cache* c = cache_.load()) v.cache = c->stats();
+  if (const ratelimit::Limiter* l = limiter_.load()) v.limiter = l->counters();
+  if (budgets_) v.budget = budgets_->stats();
+  return v;
 }
 
 std::int64_t Pipeline::deadline_of(const Options* call_options, std::int64_t start_us) {
@@ -283,7 +341,8 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
   call.registry = hooks();
-  call.trace.begin(tracer_.get(), router_, request, call_options);
+  call.request = &request;
+  call.trace.begin(tracer_.get(), call_options);
   call.read(call_options);
   call.cancel = cancel;
   call.deadline_us = deadline_of(call_options, call.start_us);
@@ -435,7 +494,8 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   call->registry = hooks();
   call->own = request;
   call->owned = true;
-  call->trace.begin(tracer_.get(), router_, call->own, call_options);
+  call->request = &call->own;
+  call->trace.begin(tracer_.get(), call_options);
   call->read(call_options);
   if (call_options != nullptr) call->options.emplace(*call_options);
   call->cancel = cancel;

@@ -15,6 +15,8 @@
 #include "core/alloc.h"
 #include "cost/pricing.h"
 #include "hooks/registry.h"
+#include "metrics/registry.h"
+#include "metrics/view.h"
 #include "pipeline/router.h"
 #include "pipeline/trace_stage.h"
 #include "ratelimit/limiter.h"
@@ -62,6 +64,10 @@ class Pipeline {
   budget::Budgets* budgets() { return budgets_.get(); }
   // Where the calls' trace records go; null when "trace" is unset.
   trace::Writer* trace_writer() { return tracer_ ? &tracer_->writer : nullptr; }
+  // The client's metrics as they are now: its calls' registry (unless
+  // "metrics" is false) and the figures of every part it holds.
+  // Thread safety: any thread, also while calls run.
+  metrics::View view();
 
  private:
   struct Call;
@@ -82,6 +88,9 @@ class Pipeline {
   // refusal, the last try): the answer into the cache, the limit settled,
   // then the after, error and finally hooks, and last its trace record.
   void conclude(Call& call, client::Result& result) const noexcept;
+  // The call's figures, for its trace record and the metrics; they borrow
+  // from `call` and `result`.
+  metrics::Sample sample_of(const Call& call, const client::Result& result) const noexcept;
   // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
   // Names the answer's deployment and provider, and sets its cost from the
@@ -113,7 +122,8 @@ class Pipeline {
   String cache_scope_;  // the "cache.scope" option: the tenant of the keys
   std::atomic<ratelimit::Limiter*> limiter_{nullptr};
   std::unique_ptr<budget::Budgets> budgets_;
-  Unique<Tracer> tracer_;  // outlives the transport, whose last calls end into it
+  Unique<Tracer> tracer_;              // outlives the transport, whose last calls end into it
+  Unique<metrics::Registry> metrics_;  // null with "metrics" false; outlives the transport too
   Router router_;
   // Last, so destroyed first: its async calls end (their after hooks
   // running) while the rest, the router's clients included, is still here.

@@ -79,6 +79,12 @@ class Router {
   // The breaker of deployment `name` (or of a model of the client's own
   // provider); null before the first call to it, or when breakers are off.
   route::Breaker* breaker(std::string_view name);
+  // Calls `fn(name, breaker)` for every breaker made so far (none when
+  // breakers are off).
+  template <class F>
+  void for_each_breaker(F&& fn) {
+    breakers_.for_each(std::forward<F>(fn));
+  }
   const route::Deployment* deployment(std::string_view name) const;
 
  private:

@@ -77,51 +77,43 @@ Unique<Tracer> Tracer::from(const Options& options) {
   return t;
 }
 
-void TraceStage::begin(Tracer* tracer, const Router& router, const providers::ChatRequest& request,
-                       const Options* call_options) {
+void TraceStage::begin(Tracer* tracer, const Options* call_options) {
   tracer_ = tracer;
   if (tracer == nullptr) return;
-  router_ = &router;
-  request_ = &request;
   if (call_options != nullptr) caller_ = make_string(call_options->get_string("caller", ""));
 }
 
-void TraceStage::end(const hooks::Event& event, const Router::Plan& plan, int tries,
-                     std::int64_t start_us, const client::Result& result) noexcept {
+void TraceStage::end(const metrics::Sample& sample, const hooks::Event& event,
+                     const providers::ChatRequest& request, const client::Result& result) noexcept {
   if (tracer_ == nullptr) return;
   try {
-    tracer_->writer.push(record(event, plan, tries, start_us, result));
+    tracer_->writer.push(record(sample, event, request, result));
   } catch (...) {  // NOLINT(bugprone-empty-catch): no memory for the record: the call goes on
   }
   tracer_ = nullptr;  // once
 }
 
-trace::Record TraceStage::record(const hooks::Event& event, const Router::Plan& plan, int tries,
-                                 std::int64_t start_us, const client::Result& result) const {
-  const std::int64_t now = now_us();
-  // What was sent: a before hook's edit of the request when there was one.
-  const providers::ChatRequest& request = event.request != nullptr ? *event.request : *request_;
-  const std::string_view model =
-      request.model.empty() ? router_->default_model() : std::string_view(request.model);
+trace::Record TraceStage::record(const metrics::Sample& sample, const hooks::Event& event,
+                                 const providers::ChatRequest& request,
+                                 const client::Result& result) const {
   const providers::Response* r = result.response.get();
   trace::Record t;
   t.call_id = call_id();
-  t.time_us = wall_us() - (now - start_us);
+  t.time_us = wall_us() - sample.latency_us;
   t.application = tracer_->application;
   t.scope = tracer_->scope;
   t.tags = tags_json(event.tags);
   t.metadata = metadata_json(event.metadata);
   t.caller = caller_;
-  t.request_model = make_string(model);
-  t.provider = make_string(r != nullptr && !r->provider.empty() ? std::string_view(r->provider)
-                                                                : router_->provider_of(model));
-  t.latency_ms = static_cast<double>(now - start_us) / 1000.0;
-  t.retries = std::max(tries - 1, 0);
-  t.fallback = plan.first != plan.group;
-  if (result.status == LLMKIT_OK) {
+  t.request_model = make_string(sample.model);
+  t.provider = make_string(sample.provider);
+  t.latency_ms = static_cast<double>(sample.latency_us) / 1000.0;
+  t.retries = sample.retries;
+  t.fallback = sample.fallback;
+  if (sample.status == LLMKIT_OK) {
     t.status = make_string("ok");
   } else {
-    t.status = make_string(llmkit_status_str(result.status));
+    t.status = make_string(llmkit_status_str(sample.status));
     t.error_type = r != nullptr && !r->detail.empty() ? r->detail : t.status;
   }
   if (tracer_->content) t.input_messages = input_messages(request);
@@ -134,13 +126,13 @@ trace::Record TraceStage::record(const hooks::Event& event, const Router::Plan& 
     json::append_string(*t.finish_reasons, providers::finish_name(r->finish));
     t.finish_reasons->push_back(']');
   }
-  t.input_tokens = r->usage.input;
-  t.output_tokens = r->usage.output;
-  t.cache_read_tokens = r->usage.cached_input;
-  t.cache_creation_tokens = r->usage.cache_write;
-  t.reasoning_tokens = r->usage.reasoning;
-  t.cost_usd = r->cost_usd.value_or(0.0);
-  if (r->first_token_us >= 0) t.ttft_ms = static_cast<double>(r->first_token_us) / 1000.0;
+  t.input_tokens = sample.input_tokens;
+  t.output_tokens = sample.output_tokens;
+  t.cache_read_tokens = sample.cache_read_tokens;
+  t.cache_creation_tokens = sample.cache_creation_tokens;
+  t.reasoning_tokens = sample.reasoning_tokens;
+  t.cost_usd = sample.cost_usd;
+  if (sample.ttft_us >= 0) t.ttft_ms = static_cast<double>(sample.ttft_us) / 1000.0;
   t.cache_hit = r->cached;
   if (tracer_->content && r->status == LLMKIT_OK) t.output_messages = output_messages(*r);
   return t;

@@ -9,8 +9,8 @@
 #include "client/client.h"
 #include "core/alloc.h"
 #include "hooks/event.h"
+#include "metrics/sample.h"
 #include "options/options.h"
-#include "pipeline/router.h"
 #include "trace/writer.h"
 
 namespace llmkit::pipeline {
@@ -32,24 +32,21 @@ struct Tracer {
 
 class TraceStage {
  public:
-  // `request` and `router` must outlive end(); null `tracer`: no record.
-  void begin(Tracer* tracer, const Router& router, const providers::ChatRequest& request,
-             const Options* call_options);
+  // Null `tracer`: no record.
+  void begin(Tracer* tracer, const Options* call_options);
   bool on() const { return tracer_ != nullptr; }
 
-  // Queues the call's record: `event` for its tags, metadata and (after
-  // before hooks) its request; `plan` and `tries` for retries and
-  // fallback; `start_us` on now_us()'s clock.
-  void end(const hooks::Event& event, const Router::Plan& plan, int tries, std::int64_t start_us,
-           const client::Result& result) noexcept;
+  // Queues the call's record: `sample` for its figures (what the metrics
+  // count too), `event` for its tags and metadata, `request` for its
+  // content (the one sent, after before hooks).
+  void end(const metrics::Sample& sample, const hooks::Event& event,
+           const providers::ChatRequest& request, const client::Result& result) noexcept;
 
  private:
-  trace::Record record(const hooks::Event& event, const Router::Plan& plan, int tries,
-                       std::int64_t start_us, const client::Result& result) const;
+  trace::Record record(const metrics::Sample& sample, const hooks::Event& event,
+                       const providers::ChatRequest& request, const client::Result& result) const;
 
   Tracer* tracer_ = nullptr;
-  const Router* router_ = nullptr;
-  const providers::ChatRequest* request_ = nullptr;
   String caller_;
 };
 

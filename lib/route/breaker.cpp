@@ -32,6 +32,7 @@ void Breaker::open(std::int64_t now_ms) {
   state_ = State::kOpen;
   open_until_ms_ = now_ms + policy_.open_ms;
   probing_ = 0;
+  opened_at_ms_[static_cast<std::size_t>(opened_) % kRecentOpens] = now_ms;
   ++opened_;
   buckets_.fill(Bucket{});  // closing later starts a fresh count
 }
@@ -108,6 +109,10 @@ Breaker::Stats Breaker::stats(std::int64_t now_ms) {
     s.failures += b.failures;
   }
   s.retry_in_ms = state_ == State::kOpen ? open_until_ms_ - now_ms : 0;
+  const auto recorded = std::min<std::int64_t>(opened_, kRecentOpens);
+  for (std::int64_t i = 0; i < recorded; ++i) {
+    if (now_ms - opened_at_ms_[static_cast<std::size_t>(i)] < kRecentMs) ++s.recent_opens;
+  }
   return s;
 }
 

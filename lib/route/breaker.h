@@ -43,12 +43,17 @@ class Breaker {
 
   struct Stats {
     State state = State::kClosed;
-    std::int64_t opened = 0;       // times it opened
-    std::int64_t rejected = 0;     // calls failed at once while open
-    std::int64_t calls = 0;        // in the window now
-    std::int64_t failures = 0;     // in the window now
-    std::int64_t retry_in_ms = 0;  // open: until the next probe
+    std::int64_t opened = 0;        // times it opened
+    std::int64_t rejected = 0;      // calls failed at once while open
+    std::int64_t calls = 0;         // in the window now
+    std::int64_t failures = 0;      // in the window now
+    std::int64_t retry_in_ms = 0;   // open: until the next probe
+    std::int64_t recent_opens = 0;  // times it opened in the last kRecentMs, up to kRecentOpens
   };
+  // What "recent" is for Stats::recent_opens: a breaker that opens this
+  // often flaps (docs/metrics.md).
+  static constexpr std::int64_t kRecentMs = 600'000;
+  static constexpr std::size_t kRecentOpens = 4;
   Stats stats(std::int64_t now_ms);
 
  private:
@@ -73,6 +78,7 @@ class Breaker {
   std::int64_t probing_ = 0;  // half-open: probes in flight
   std::int64_t opened_ = 0;
   std::int64_t rejected_ = 0;
+  std::array<std::int64_t, kRecentOpens> opened_at_ms_{};  // the last opens, a ring by opened_
 };
 
 // One breaker per deployment of a client, made on first use.
@@ -84,6 +90,12 @@ class Breakers {
   Breaker& of(std::string_view model);
   // nullptr when no call has gone to `model` yet.
   Breaker* find(std::string_view model);
+  // Calls `fn(name, breaker)` for each breaker made so far, in name order.
+  template <class F>
+  void for_each(F&& fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [name, breaker] : by_model_) fn(std::string_view(name), breaker);
+  }
 
  private:
   const BreakerPolicy policy_;

@@ -269,6 +269,31 @@ void pg_run(pg::Connection& db, const Statement& s, const RowFn& fn) {
   for (int r = 0; r < rows.count(); ++r) fn(PgCells(rows, r));
 }
 
+using Runner = std::function<void(const Statement&, const RowFn&)>;
+
+// Opens `target`'s database and calls `use(postgres, run)` with a runner
+// of statements on it; nothing when it has no traces table yet.
+// UNSUPPORTED with `jsonl_refusal` for a JSON Lines target.
+void with_traces(const Target& target, const std::string& jsonl_refusal,
+                 const std::function<void(bool, const Runner&)>& use) {
+  switch (target.kind) {
+    case Target::Kind::kJsonl:
+      fail(LLMKIT_UNSUPPORTED, jsonl_refusal);
+    case Target::Kind::kSqlite: {
+      Sqlite db(target.where);
+      if (db.has_traces()) use(false, [&](const Statement& s, const RowFn& fn) { db.run(s, fn); });
+      return;
+    }
+    case Target::Kind::kPostgres: {
+      pg::Connection db(target.where);
+      if (db.run("SELECT to_regclass('llmkit_traces') IS NULL").text(0, 0) == "t") return;
+      use(true, [&](const Statement& s, const RowFn& fn) { pg_run(db, s, fn); });
+      return;
+    }
+  }
+  fail(LLMKIT_INTERNAL, "an unknown kind of trace target");
+}
+
 template <class Run>
 CostReport collect(const CostQuery& q, bool postgres, Run&& run) {
   CostReport report;
@@ -315,25 +340,55 @@ std::array<std::pair<std::string_view, double>, 10> named(const Figures& f) {
 }
 
 CostReport aggregate(const Target& target, const CostQuery& query) {
-  switch (target.kind) {
-    case Target::Kind::kJsonl:
-      fail(LLMKIT_UNSUPPORTED,
-           "costs are summed in SQLite or PostgreSQL, not in a JSON Lines file (" + target.where +
-               "): send traces to a database for them");
-    case Target::Kind::kSqlite: {
-      Sqlite db(target.where);
-      if (!db.has_traces()) return CostReport{query, {}, {}};
-      return collect(query, false, [&](const Statement& s, const RowFn& fn) { db.run(s, fn); });
-    }
-    case Target::Kind::kPostgres: {
-      pg::Connection db(target.where);
-      if (db.run("SELECT to_regclass('llmkit_traces') IS NULL").text(0, 0) == "t") {
-        return CostReport{query, {}, {}};
-      }
-      return collect(query, true, [&](const Statement& s, const RowFn& fn) { pg_run(db, s, fn); });
-    }
-  }
-  fail(LLMKIT_INTERNAL, "an unknown kind of trace target");
+  CostReport report{query, {}, {}};
+  with_traces(target,
+              "costs are summed in SQLite or PostgreSQL, not in a JSON Lines file (" +
+                  target.where + "): send traces to a database for them",
+              [&](bool postgres, const Runner& run) { report = collect(query, postgres, run); });
+  return report;
+}
+
+namespace {
+
+constexpr const char* kRecordColumns =
+    "SELECT gen_ai_operation_name, gen_ai_request_model, gen_ai_provider_name, "
+    "COALESCE(deployment, ''), status, gen_ai_usage_input_tokens, gen_ai_usage_output_tokens, "
+    "gen_ai_usage_cache_read_input_tokens, gen_ai_usage_cache_creation_input_tokens, "
+    "gen_ai_usage_reasoning_output_tokens, cost_usd, latency_ms, COALESCE(ttft_ms, -1), retries, "
+    "fallback, cache_hit FROM llmkit_traces";
+
+Record record_at(const Cells& c) {
+  Record r;
+  r.operation = make_string(c.text(0));
+  r.request_model = make_string(c.text(1));
+  r.provider = make_string(c.text(2));
+  if (std::string d = c.text(3); !d.empty()) r.deployment = make_string(d);
+  r.status = make_string(c.text(4));
+  r.input_tokens = c.integer(5);
+  r.output_tokens = c.integer(6);
+  r.cache_read_tokens = c.integer(7);
+  r.cache_creation_tokens = c.integer(8);
+  r.reasoning_tokens = c.integer(9);
+  r.cost_usd = c.real(10);
+  r.latency_ms = c.real(11);
+  if (const double ttft = c.real(12); ttft >= 0) r.ttft_ms = ttft;
+  r.retries = static_cast<int>(c.integer(13));
+  r.fallback = c.integer(14) != 0;
+  r.cache_hit = c.integer(15) != 0;
+  return r;
+}
+
+}  // namespace
+
+void for_each_record(const Target& target, const std::function<void(const Record&)>& fn) {
+  with_traces(target,
+              "traces are read back from SQLite or PostgreSQL, not from a JSON Lines file (" +
+                  target.where + ")",
+              [&](bool postgres, const Runner& run) {
+                Statement s(postgres);
+                s.sql() = kRecordColumns;
+                run(s, [&](const Cells& c) { fn(record_at(c)); });
+              });
 }
 
 String to_json(const CostReport& report) {

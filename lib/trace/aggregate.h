@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "core/alloc.h"
 #include "trace/cost_query.h"
+#include "trace/record.h"
 #include "trace/target.h"
 
 namespace llmkit::trace {
@@ -52,6 +54,13 @@ struct CostReport {
 // reached; INVALID_ARGUMENT with the database's message for a statement it
 // refuses (a table of another shape).
 CostReport aggregate(const Target& target, const CostQuery& query);
+
+// Calls `fn` with every call of `target`'s traces table, in no set order,
+// holding the columns a call's figures come from (operation, provider,
+// models, deployment, status, tokens, cost, latency, time to first token,
+// retries, fallback, cache hit); the other members are left empty. Fails
+// as aggregate() does.
+void for_each_record(const Target& target, const std::function<void(const Record&)>& fn);
 
 // The report as one JSON object: {"rows": [...], "total": {...}}, each row
 // holding its keys by name, "time" (ISO-8601 UTC) with a bucket, and the

@@ -141,6 +141,7 @@ Writer::Outcome Writer::write_batch(std::unique_lock<std::mutex>& lock) noexcept
     try {
       sink_->write(batch_);
       lock.lock();
+      stats_.failing = false;
       return Outcome::kWritten;
     } catch (const Error& e) {
       // Only a database out of reach comes back; a batch it refuses would
@@ -159,6 +160,7 @@ Writer::Outcome Writer::write_batch(std::unique_lock<std::mutex>& lock) noexcept
     }
     lock.lock();
     ++stats_.failed_writes;
+    stats_.failing = true;
     stats_.last_error = std::move(error);
     if (!again) return Outcome::kRefused;
     // Wait before the next try; a close in the meantime shortens the wait

@@ -29,6 +29,7 @@ struct WriterStats {
   std::int64_t failed_writes = 0;  // batches the sink refused (each written again later)
   std::int64_t queued = 0;         // accepted, not yet written
   String last_error;               // the sink's last failure, "" when none yet
+  bool failing = false;            // the last write failed: none has succeeded since
 };
 
 class Writer {

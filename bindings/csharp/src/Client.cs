@@ -349,6 +349,33 @@ public sealed class Client : IDisposable {
   /// without "trace".</summary>
   public TraceStats TraceStats() => new TraceStats(handle);
 
+  /// <summary>The client's metrics in Prometheus text exposition format
+  /// 0.0.4 (docs/metrics.md names every family).</summary>
+  public string Metrics() {
+    string text;
+    UIntPtr len;
+    Native.llmkit_client_metrics(handle, out text, out len);
+    return text;
+  }
+
+  /// <summary>A snapshot of the client as JSON text (docs/metrics.md):
+  /// "health", "calls", "series", "breakers", "hooks", the parts it has,
+  /// and "recommendations" ([{"code", "message"}]).</summary>
+  public string StatsJson() {
+    string text;
+    UIntPtr len;
+    Native.llmkit_client_stats_json(handle, out text, out len);
+    return text;
+  }
+
+  /// <summary>How the client is doing, and why.</summary>
+  public HealthReport Health() {
+    HealthState state;
+    string reasons;
+    Native.llmkit_client_health(handle, out state, out reasons);
+    return new HealthReport(state, reasons.Length == 0 ? new string[0] : reasons.Split('\n'));
+  }
+
   /// <summary>Frees the client now rather than at finalization: async calls
   /// still running end with LlmkitException Cancelled; blocking calls running
   /// on other threads keep it until they return. Once freed, any use throws
@@ -500,6 +527,38 @@ public readonly struct BreakerStats {
     long value;
     Native.llmkit_client_breaker_stat(client, deployment, name, out value);
     return value;
+  }
+}
+
+/// <summary>A client's health (<see cref="Client.Health"/>, docs/metrics.md).</summary>
+public sealed class HealthReport {
+  internal HealthReport(HealthState state, IReadOnlyList<string> reasons) {
+    State = state;
+    Reasons = reasons;
+  }
+
+  /// <summary>Healthy; Degraded (a breaker open or probing, trace writes
+  /// failing); Unhealthy (every breaker the client has is open).</summary>
+  public HealthState State { get; }
+
+  /// <summary>Why, one sentence each; none when Healthy.</summary>
+  public IReadOnlyList<string> Reasons { get; }
+}
+
+/// <summary>Metrics read back from a traces table (docs/metrics.md).</summary>
+public static class Traces {
+  /// <summary>The metrics of every call in the traces table of
+  /// <paramref name="db"/> (a SQLite file's path or a postgresql:// URL) as
+  /// a client would have counted them, in Prometheus text: what
+  /// `llmkit serve-metrics` serves.</summary>
+  /// <exception cref="LlmkitException">NotFound for a SQLite file that does
+  /// not exist; Unavailable when the database cannot be reached.</exception>
+  public static string Metrics(string db) {
+    if (db == null) throw new ArgumentNullException(nameof(db));
+    string text;
+    UIntPtr len;
+    Native.llmkit_traces_metrics(db, out text, out len);
+    return text;
   }
 }
 

@@ -177,6 +177,15 @@ module Llmkit
     Native.costs_free(costs) if costs
   end
 
+  # The metrics of every call in the traces table of `db` (a SQLite file's
+  # path or a postgresql:// URL) as a client would have counted them, in
+  # Prometheus text: what `llmkit serve-metrics` serves. Raises
+  # NotFoundError for a SQLite file that does not exist, UnavailableError
+  # when the database cannot be reached.
+  def self.traces_metrics(db)
+    Native.traces_metrics(db.to_s)
+  end
+
   # An OpenAI BPE encoding ("cl100k_base", "o200k_base", "p50k_base",
   # "r50k_base"); ids are tiktoken's. Cheap: the encoding data is shared and
   # loaded once. One tokenizer may be used from many threads at once.

@@ -662,13 +662,39 @@ module Llmkit
       end
     end
 
+    # The client's metrics in Prometheus text exposition format 0.0.4
+    # (docs/metrics.md names every family).
+    def metrics
+      native { Native.client_metrics(_1) }
+    end
+
+    # A snapshot of the client (docs/metrics.md): a Hash with symbol keys,
+    # :health, :calls, :series, :breakers, :hooks, the parts it has, and
+    # :recommendations ([{code:, message:}]).
+    def stats
+      JSON.parse(native { Native.client_stats_json(_1) }, symbolize_names: true)
+    end
+
+    # How the client is doing: state (:ok, :degraded or :unhealthy) and
+    # reasons (sentences; none when :ok).
+    Health = Struct.new(:state, :reasons)
+
+    # The frozen Health of the client.
+    def health
+      native do |client|
+        state, reasons = Native.client_health(client)
+        Health.new(HEALTH_STATES.fetch(state), reasons.split("\n").freeze).freeze
+      end
+    end
+
     CHUNK_KINDS = {
       Native::CHUNK_TEXT => :text,
       Native::CHUNK_REASONING => :reasoning,
       Native::CHUNK_TOOL_CALL => :tool_call
     }.freeze
     BREAKER_STATES = { 0 => :closed, 1 => :open, 2 => :half_open }.freeze
-    private_constant :CHUNK_KINDS, :BREAKER_STATES
+    HEALTH_STATES = { 0 => :ok, 1 => :degraded, 2 => :unhealthy }.freeze
+    private_constant :CHUNK_KINDS, :BREAKER_STATES, :HEALTH_STATES
 
     private
 
