@@ -408,6 +408,7 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
                                 const Options* call_options, const Cancel* cancel) {
   Call call;
   call.registry = hooks();
+  call.trace.begin(tracer_.get(), call_options);
   call.read(call_options);
   call.cancel = cancel;
   call.deadline_us = deadline_of(call_options, call.start_us);
@@ -417,9 +418,27 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
   }
   client::Result result;  // the outcome the hooks see: no answer, only its status
   client::Vectors vectors;
-  // Ends the call for the hooks and throws a failure.
+  Router::Target last;  // the deployment of the last try
+  // Ends the call for the hooks, the metrics and the trace, and throws a
+  // failure.
   const auto end = [&]() -> client::Vectors {
     if (call.registry) after(call, result);
+    if (metrics_ || call.trace.on()) {
+      metrics::Sample s;
+      s.operation = "embeddings";
+      s.model = group;
+      s.provider = last.client != nullptr ? last.provider : router_.provider_of(group);
+      s.status = result.status;
+      s.latency_us = now_us() - call.start_us;
+      s.retries = std::max(call.tries - 1, 0);
+      s.fallback = call.plan.first != call.plan.group;
+      if (result.status == LLMKIT_OK) {
+        s.deployment = last.name;
+        s.input_tokens = vectors.input_tokens;
+      }
+      if (metrics_) metrics_->record(s);
+      call.trace.end(s, call.event, providers::ChatRequest{}, result);
+    }
     if (result.status != LLMKIT_OK) fail(result.status, std::string(result.message));
     return std::move(vectors);
   };
@@ -454,6 +473,7 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
       break;
     }
     ++call.tries;
+    last = t;
     const std::int64_t start = now_us();
     try {
       vectors = t.client->embed(t.model, inputs, call_options, cancel);

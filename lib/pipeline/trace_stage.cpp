@@ -105,6 +105,7 @@ trace::Record TraceStage::record(const metrics::Sample& sample, const hooks::Eve
   t.tags = tags_json(event.tags);
   t.metadata = metadata_json(event.metadata);
   t.caller = caller_;
+  t.operation = make_string(sample.operation);
   t.request_model = make_string(sample.model);
   t.provider = make_string(sample.provider);
   t.latency_ms = static_cast<double>(sample.latency_us) / 1000.0;
@@ -116,16 +117,11 @@ trace::Record TraceStage::record(const metrics::Sample& sample, const hooks::Eve
     t.status = make_string(llmkit_status_str(sample.status));
     t.error_type = r != nullptr && !r->detail.empty() ? r->detail : t.status;
   }
-  if (tracer_->content) t.input_messages = input_messages(request);
-  if (r == nullptr) return t;
-  if (!r->model.empty()) t.response_model = r->model;
-  if (!r->id.empty()) t.response_id = r->id;
-  if (!r->deployment.empty()) t.deployment = r->deployment;
-  if (r->finish != LLMKIT_FINISH_NONE) {
-    t.finish_reasons.emplace("[");
-    json::append_string(*t.finish_reasons, providers::finish_name(r->finish));
-    t.finish_reasons->push_back(']');
-  }
+  // An embeddings call's inputs are not stored: they are no conversation.
+  if (tracer_->content && sample.operation == "chat") t.input_messages = input_messages(request);
+  // The figures: 0 without an answer; an embeddings call has them but no
+  // Response.
+  if (!sample.deployment.empty()) t.deployment = make_string(sample.deployment);
   t.input_tokens = sample.input_tokens;
   t.output_tokens = sample.output_tokens;
   t.cache_read_tokens = sample.cache_read_tokens;
@@ -133,6 +129,14 @@ trace::Record TraceStage::record(const metrics::Sample& sample, const hooks::Eve
   t.reasoning_tokens = sample.reasoning_tokens;
   t.cost_usd = sample.cost_usd;
   if (sample.ttft_us >= 0) t.ttft_ms = static_cast<double>(sample.ttft_us) / 1000.0;
+  if (r == nullptr) return t;
+  if (!r->model.empty()) t.response_model = r->model;
+  if (!r->id.empty()) t.response_id = r->id;
+  if (r->finish != LLMKIT_FINISH_NONE) {
+    t.finish_reasons.emplace("[");
+    json::append_string(*t.finish_reasons, providers::finish_name(r->finish));
+    t.finish_reasons->push_back(']');
+  }
   t.cache_hit = r->cached;
   if (tracer_->content && r->status == LLMKIT_OK) t.output_messages = output_messages(*r);
   return t;

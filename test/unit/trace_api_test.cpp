@@ -23,6 +23,7 @@
 #include "pg/connection.h"
 #include "support/c_options.h"
 #include "support/postgres_server.h"
+#include "support/prometheus_text.h"
 #include "support/upstream.h"
 
 namespace {
@@ -214,6 +215,56 @@ TEST_F(TraceApi, EveryCallIsOneRowOnceTheClientIsFreed) {
           .size(),
       5u);
   EXPECT_EQ(slurp(db).find(kKey), std::string::npos);
+}
+
+TEST_F(TraceApi, AnEmbeddingsCallIsARowAndASeriesOfItsOwn) {
+  const std::string db = file(".db");
+  Options o = client_options(db);
+  o.set("trace.content", "true");
+  make_client(o);
+  const char* texts[] = {"one two", "three"};
+  const size_t lens[] = {7, 5};
+  llmkit_vectors* v = nullptr;
+  ASSERT_EQ(
+      llmkit_client_embed(client_, "text-embedding-3-small", texts, lens, 2, nullptr, nullptr, &v),
+      LLMKIT_OK)
+      << llmkit_last_error();
+  llmkit_vectors_free(v);
+  Options broken;
+  broken.set("header.x-upstream-fault", "status=400");
+  EXPECT_EQ(
+      llmkit_client_embed(client_, "text-embedding-3-small", texts, lens, 2, broken.o, nullptr, &v),
+      LLMKIT_INVALID_ARGUMENT);
+  const char* text = nullptr;
+  ASSERT_EQ(llmkit_client_metrics(client_, &text, nullptr), LLMKIT_OK);
+  const llmkit::test::PrometheusText metrics(text);
+  llmkit_client_free(client_);
+  client_ = nullptr;
+
+  const std::vector<Row> rows = sqlite_rows(db);
+  ASSERT_EQ(rows.size(), 2u);
+  const Row& ok = rows[0];
+  EXPECT_EQ(ok.at("gen_ai_operation_name"), "embeddings");
+  EXPECT_EQ(ok.at("gen_ai_request_model"), "text-embedding-3-small");
+  EXPECT_EQ(ok.at("gen_ai_provider_name"), "openai");
+  EXPECT_NE(ok.at("deployment"), "NULL");
+  EXPECT_EQ(ok.at("status"), "ok");
+  EXPECT_EQ(ok.at("gen_ai_usage_input_tokens"), "3");  // the upstream counts words
+  EXPECT_EQ(ok.at("gen_ai_usage_output_tokens"), "0");
+  EXPECT_EQ(ok.at("gen_ai_input_messages"), "NULL");  // inputs are no conversation
+  EXPECT_EQ(rows[1].at("gen_ai_operation_name"), "embeddings");
+  EXPECT_EQ(rows[1].at("status"), "INVALID_ARGUMENT");
+  EXPECT_EQ(rows[1].at("gen_ai_usage_input_tokens"), "0");
+
+  const std::string series =
+      R"({gen_ai_operation_name="embeddings",gen_ai_request_model="text-embedding-3-small",)"
+      R"(gen_ai_provider_name="openai",deployment=")";
+  EXPECT_EQ(
+      metrics.value("llmkit_requests_total" + series + ok.at("deployment") + R"(",status="ok"})"),
+      1)
+      << text;
+  EXPECT_EQ(metrics.value("llmkit_requests_total" + series + R"(",status="INVALID_ARGUMENT"})"), 1)
+      << text;
 }
 
 TEST_F(TraceApi, RetriesAndAFallbackAreCounted) {
