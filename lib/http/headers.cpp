@@ -16,8 +16,13 @@ Headers::Iterator& Headers::Iterator::operator++() {
 }
 
 void Headers::add(std::string_view name, std::string_view value) {
-  for (const char c : name)
-    text_.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  constexpr std::size_t kTypicalHead = 512;  // a provider's head in one allocation
+  if (text_.capacity() < kTypicalHead) text_.reserve(kTypicalHead);
+  const std::size_t at = text_.size();
+  text_.append(name.data(), name.size());
+  for (auto c = text_.begin() + static_cast<std::ptrdiff_t>(at); c != text_.end(); ++c) {
+    if (*c >= 'A' && *c <= 'Z') *c = static_cast<char>(*c - 'A' + 'a');
+  }
   text_.push_back(':');
   text_.append(value.data(), value.size());
   text_.push_back('\n');
