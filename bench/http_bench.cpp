@@ -8,7 +8,6 @@
 // (--benchmark_enable_random_interleaving): the ratio is of the medians, as
 // one slow second of a shared machine otherwise decides it.
 #include <benchmark/benchmark.h>
-#include <curl/curl.h>
 
 #include <memory>
 #include <string>
@@ -56,40 +55,16 @@ void chat_llmkit(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-size_t collect(char* p, size_t, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, n);
-  return n;
-}
-
 void chat_curl(benchmark::State& state) {
-  const std::string url = nginx().url("/v1/chat/completions");
-  CURL* c = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "Authorization: Bearer sk-bench");
-  headers = curl_slist_append(headers, "Expect:");
-  std::string body;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, kBody);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  // llmkit offers every encoding curl decodes; so does the baseline, for the
-  // same request bytes (the offer alone costs curl 8k instructions a call).
-  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+  llmkit::bench::RawCurlCall call(kBody);
   CpuCounter cpu(state);
   for (auto _ : state) {
-    body.clear();
-    long status = 0;
-    if (curl_easy_perform(c) != CURLE_OK ||
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
+    if (!call.once()) {
       state.SkipWithError("the raw libcurl request failed");
       break;
     }
-    benchmark::DoNotOptimize(body.data());
+    benchmark::DoNotOptimize(call.answer().data());
   }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
   state.SetItemsProcessed(state.iterations());
 }
 
