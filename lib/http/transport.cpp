@@ -706,7 +706,7 @@ void Transport::Loop::perform(Unique<Transfer> t, Waiter& waiter) {
     const Driving driving(this);
     lane->begin(t.release());
     for (;;) {
-      if (lanes_closing.load(std::memory_order_relaxed)) {
+      if (lanes_closing.load(std::memory_order_acquire)) {
         lane->finish_all(LLMKIT_CANCELLED, kClosed);
         break;
       }
