@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <string>
 
@@ -19,19 +18,22 @@ namespace llmkit::test {
 class PrometheusText {
  public:
   explicit PrometheusText(const std::string& text) {
-    static const std::regex kSample(
-        R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (\S+)$)");
-    static const std::regex kHelp(R"(^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$)");
-    static const std::regex kType(
-        R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
     std::istringstream in(text);
     std::string line, family, type;
-    std::smatch m;
     while (std::getline(in, line)) {
-      if (std::regex_match(line, m, kHelp)) continue;
-      if (std::regex_match(line, m, kType)) {
-        family = m[1];
-        type = m[2];
+      if (line.rfind("# HELP ", 0) == 0) {
+        const std::size_t end = metric_name_end(line, 7);
+        ADD_FAILURE_IF(end == 7 || end + 1 >= line.size() || line[end] != ' ',
+                       "a malformed # HELP line: " + line);
+        continue;
+      }
+      if (line.rfind("# TYPE ", 0) == 0) {
+        const std::size_t end = metric_name_end(line, 7);
+        family = line.substr(7, end - 7);
+        type = end < line.size() ? line.substr(end + 1) : "";
+        ADD_FAILURE_IF(family.empty() || end >= line.size() || line[end] != ' ' ||
+                           (type != "counter" && type != "gauge" && type != "histogram"),
+                       "a malformed # TYPE line: " + line);
         ADD_FAILURE_IF(types_.count(family) != 0, "family " + family + " typed twice");
         types_[family] = type;
         if (type == "counter") {
@@ -40,21 +42,20 @@ class PrometheusText {
         }
         continue;
       }
-      if (!std::regex_match(line, m, kSample)) {
+      std::string name, labels, v;
+      if (!split_sample(line, name, labels, v)) {
         ADD_FAILURE() << "not a Prometheus sample line: " << line;
         continue;
       }
-      const std::string name = m[1];
       const bool of_family =
           name == family ||
           (type == "histogram" &&
            (name == family + "_bucket" || name == family + "_sum" || name == family + "_count"));
       ADD_FAILURE_IF(!of_family, "sample " + name + " outside its family (" + family + ")");
-      const std::string key = name + m[2].str();
+      const std::string key = name + labels;
       ADD_FAILURE_IF(values_.count(key) != 0, "sample " + key + " twice");
-      const std::string v = m[5];
       values_[key] = v == "+Inf" ? HUGE_VAL : std::strtod(v.c_str(), nullptr);
-      if (name == family + "_bucket") check_bucket(family, m[2].str(), values_[key]);
+      if (name == family + "_bucket") check_bucket(family, labels, values_[key]);
     }
     for (const auto& [series, inf] : inf_) {
       const auto count = values_.find(series.first + "_count" + series.second);
@@ -76,6 +77,47 @@ class PrometheusText {
   }
 
  private:
+  static bool name_char(char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+           (!first && c >= '0' && c <= '9');
+  }
+  // Where the metric name starting at `at` ends.
+  static std::size_t metric_name_end(const std::string& line, std::size_t at) {
+    std::size_t i = at;
+    while (i < line.size() && name_char(line[i], i == at)) ++i;
+    return i;
+  }
+  // name{label="value",...} value: false unless the line is exactly that.
+  static bool split_sample(const std::string& line, std::string& name, std::string& labels,
+                           std::string& value) {
+    std::size_t i = metric_name_end(line, 0);
+    if (i == 0) return false;
+    name = line.substr(0, i);
+    const std::size_t labels_at = i;
+    if (i < line.size() && line[i] == '{') {
+      ++i;
+      while (i < line.size() && line[i] != '}') {
+        const std::size_t key_at = i;
+        while (i < line.size() && name_char(line[i], i == key_at) && line[i] != ':') ++i;
+        if (i == key_at || i + 1 >= line.size() || line[i] != '=' || line[i + 1] != '"') {
+          return false;
+        }
+        for (i += 2; i < line.size() && line[i] != '"'; ++i) {
+          if (line[i] == '\\') ++i;  // an escape: the next character is taken as it is
+        }
+        if (i >= line.size()) return false;
+        ++i;  // the closing quote
+        if (i < line.size() && line[i] == ',') ++i;
+      }
+      if (i >= line.size()) return false;
+      ++i;  // the closing brace
+    }
+    labels = line.substr(labels_at, i - labels_at);
+    if (i >= line.size() || line[i] != ' ') return false;
+    value = line.substr(i + 1);
+    return !value.empty() && value.find_first_of(" \t") == std::string::npos;
+  }
+
   static void ADD_FAILURE_IF(bool bad, const std::string& why) {
     if (bad) ADD_FAILURE() << why;
   }
