@@ -248,10 +248,24 @@ void Pipeline::conclude(Call& call, client::Result& result) const noexcept {
   call.cache.store(result);
   if (call.registry) after(call, result);
   if (!metrics_ && !call.trace.on()) return;
-  const metrics::Sample sample = sample_of(call, result);
+  report(call, sample_of(call, result),
+         call.event.request != nullptr ? *call.event.request : *call.request, result);
+}
+
+void Pipeline::report(Call& call, const metrics::Sample& sample,
+                      const providers::ChatRequest& request,
+                      const client::Result& result) const noexcept {
   if (metrics_) metrics_->record(sample);
-  call.trace.end(sample, call.event,
-                 call.event.request != nullptr ? *call.event.request : *call.request, result);
+  call.trace.end(sample, call.event, request, result);
+}
+
+metrics::Sample Pipeline::ended(const Call& call, llmkit_status status) const noexcept {
+  metrics::Sample s;
+  s.status = status;
+  s.latency_us = now_us() - call.start_us;
+  s.retries = std::max(call.tries - 1, 0);
+  s.fallback = call.plan.first != call.plan.group;
+  return s;
 }
 
 metrics::Sample Pipeline::sample_of(const Call& call, const client::Result& result) const noexcept {
@@ -259,14 +273,10 @@ metrics::Sample Pipeline::sample_of(const Call& call, const client::Result& resu
   const providers::ChatRequest& request =
       call.event.request != nullptr ? *call.event.request : *call.request;
   const providers::Response* r = result.response.get();
-  metrics::Sample s;
+  metrics::Sample s = ended(call, result.status);
   s.model = request.model.empty() ? router_.default_model() : std::string_view(request.model);
   s.provider = r != nullptr && !r->provider.empty() ? std::string_view(r->provider)
                                                     : router_.provider_of(s.model);
-  s.status = result.status;
-  s.latency_us = now_us() - call.start_us;
-  s.retries = std::max(call.tries - 1, 0);
-  s.fallback = call.plan.first != call.plan.group;
   s.cache = call.cache.use();
   s.limited = call.limit.refused();
   if (r == nullptr) return s;
@@ -424,20 +434,15 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
   const auto end = [&]() -> client::Vectors {
     if (call.registry) after(call, result);
     if (metrics_ || call.trace.on()) {
-      metrics::Sample s;
+      metrics::Sample s = ended(call, result.status);
       s.operation = "embeddings";
       s.model = group;
       s.provider = last.client != nullptr ? last.provider : router_.provider_of(group);
-      s.status = result.status;
-      s.latency_us = now_us() - call.start_us;
-      s.retries = std::max(call.tries - 1, 0);
-      s.fallback = call.plan.first != call.plan.group;
       if (result.status == LLMKIT_OK) {
         s.deployment = last.name;
         s.input_tokens = vectors.input_tokens;
       }
-      if (metrics_) metrics_->record(s);
-      call.trace.end(s, call.event, providers::ChatRequest{}, result);
+      report(call, s, providers::ChatRequest{}, result);
     }
     if (result.status != LLMKIT_OK) fail(result.status, std::string(result.message));
     return std::move(vectors);

@@ -91,6 +91,11 @@ class Pipeline {
   // The call's figures, for its trace record and the metrics; they borrow
   // from `call` and `result`.
   metrics::Sample sample_of(const Call& call, const client::Result& result) const noexcept;
+  // The figures every call has at its end, chat or embeddings.
+  metrics::Sample ended(const Call& call, llmkit_status status) const noexcept;
+  // Counts the call and queues its trace record (`request`: what was sent).
+  void report(Call& call, const metrics::Sample& sample, const providers::ChatRequest& request,
+              const client::Result& result) const noexcept;
   // The group a request asks for: its model, or the client's.
   std::string_view model_of(const providers::ChatRequest& request) const;
   // Names the answer's deployment and provider, and sets its cost from the
