@@ -71,7 +71,7 @@ struct Settings {
   bool http2 = true;                  // negotiated over TLS (ALPN)
   bool verify_tls = true;
   String ca_file;  // empty: the system's
-  String proxy;    // empty: libcurl's environment rules
+  String proxy;    // empty: the environment's, read once (http/proxy.h)
 };
 
 class Transport {

@@ -13,9 +13,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "http/proxy.h"
 #include "http/transport.h"
 #include "status_of.h"
 #include "support/fixture.h"
@@ -283,6 +287,69 @@ TEST_F(HttpTransport, LargeBodyIsSentWhole) {
   EXPECT_EQ(r.status, 200);
   // The synthetic vector starts with the input's length in bytes.
   EXPECT_NE(r.body.find("[" + std::to_string(text.size()) + ".0,"), std::string::npos) << r.body;
+}
+
+// Sets an environment variable for one scope, as it was after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST_F(HttpTransport, TheEnvironmentsProxyIsUsedUnlessNoProxyNamesTheHost) {
+  // A proxy nobody listens on: a call through it fails, one around it works.
+  const ScopedEnv proxy("http_proxy",
+                        "http://127.0.0.1:" + std::to_string(llmkit::test::free_port()));
+  {
+    Transport transport(Settings{});
+    Recorder r;
+    transport.perform(chat(), r);
+    EXPECT_EQ(r.done, LLMKIT_NETWORK) << r.message;
+  }
+  const ScopedEnv no_proxy("no_proxy", "localhost,127.0.0.1");
+  Transport transport(Settings{});
+  Recorder r;
+  transport.perform(chat(), r);
+  EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
+}
+
+TEST(HttpProxies, FollowLibcurlsPrecedenceAndTheOptionWins) {
+  const auto from = [](std::map<std::string, std::string> vars, std::string_view configured = "") {
+    return llmkit::http::Proxies::of(configured, [vars](const char* name) -> const char* {
+      const auto it = vars.find(name);
+      return it == vars.end() ? nullptr : it->second.c_str();
+    });
+  };
+  auto p = from({{"HTTP_PROXY", "cgi"}, {"HTTPS_PROXY", "s"}, {"ALL_PROXY", "all"}});
+  EXPECT_EQ(p.http, "all");  // HTTP_PROXY may be a CGI request's header: never read
+  EXPECT_EQ(p.https, "s");
+  p = from({{"https_proxy", ""}, {"HTTPS_PROXY", "s"}, {"all_proxy", "a"}, {"NO_PROXY", "n"}});
+  EXPECT_EQ(p.https, "");  // set, even empty, it decides
+  EXPECT_EQ(p.http, "a");
+  EXPECT_EQ(p.no_proxy, "n");
+  p = from({{"no_proxy", "x"}, {"NO_PROXY", "n"}, {"http_proxy", "h"}}, "opt");
+  EXPECT_EQ(p.http, "opt");
+  EXPECT_EQ(p.https, "opt");
+  EXPECT_EQ(p.no_proxy, "x");
+  p = from({});
+  EXPECT_EQ(p.http, "");
+  EXPECT_EQ(p.https, "");
+  EXPECT_EQ(p.no_proxy, "");
 }
 
 TEST_F(HttpTransport, GetAndAnErrorStatusAreAnswers) {
