@@ -110,6 +110,7 @@ String key_from_environment(std::string_view provider,
 }
 
 http::Timeouts timeouts_of(const Options& o, http::Timeouts base) {
+  if (!o.any_under("timeout.")) return base;
   base.connect_ms = o.get_int("timeout.connect", base.connect_ms, 0, kMaxMs);
   base.first_byte_ms = o.get_int("timeout.first_byte", base.first_byte_ms, 0, kMaxMs);
   base.total_ms = o.get_int("timeout.total", base.total_ms, 0, kMaxMs);

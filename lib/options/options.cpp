@@ -1,6 +1,7 @@
 #include "options/options.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <string>
 
@@ -18,7 +19,30 @@ bool is_joiner(char c) {
   return c == '.' || c == '_' || c == '-';
 }
 
+std::uint64_t next_version() noexcept {
+  static std::atomic<std::uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// The last check this thread passed: Options::version_ and the list.
+struct KnownCheck {
+  std::uint64_t version = 0;
+  const std::string_view* known = nullptr;
+  std::size_t size = 0;
+};
+thread_local KnownCheck t_passed;
+
 }  // namespace
+
+Options::Options() noexcept : version_(next_version()) {}
+
+Options::Options(const Options& other) : values_(other.values_), version_(next_version()) {}
+
+Options& Options::operator=(const Options& other) {
+  values_ = other.values_;
+  version_ = next_version();
+  return *this;
+}
 
 void Options::validate_key(std::string_view key) {
   constexpr std::size_t kMaxKey = 128;
@@ -44,12 +68,14 @@ void Options::set(std::string_view key, std::string_view value) {
   } else {
     values_.emplace(make_string(key), make_string(value));
   }
+  version_ = next_version();
 }
 
 bool Options::unset(std::string_view key) {
   auto it = values_.find(key);
   if (it == values_.end()) return false;
   values_.erase(it);
+  version_ = next_version();
   return true;
 }
 
@@ -120,6 +146,11 @@ bool Options::is_known(std::span<const std::string_view> known, std::string_view
 
 void Options::require_known(std::span<const std::string_view> known,
                             std::string_view consumer) const {
+  const KnownCheck check{version_, known.data(), known.size()};
+  if (t_passed.version == check.version && t_passed.known == check.known &&
+      t_passed.size == check.size) {
+    return;
+  }
   for (const auto& [key, value] : values_) {
     const std::string_view k(key.data(), key.size());
     if (!is_known(known, k)) {
@@ -127,6 +158,13 @@ void Options::require_known(std::span<const std::string_view> known,
            "unknown option " + utf8::quote(k) + " for " + std::string(consumer));
     }
   }
+  t_passed = check;
+}
+
+bool Options::any_under(std::string_view prefix) const {
+  const auto it = values_.lower_bound(prefix);
+  return it != values_.end() &&
+         std::string_view(it->first.data(), it->first.size()).starts_with(prefix);
 }
 
 void Options::for_each(std::string_view prefix,

@@ -17,6 +17,10 @@ namespace llmkit {
 
 class Options {
  public:
+  Options() noexcept;
+  Options(const Options& other);
+  Options& operator=(const Options& other);
+
   void set(std::string_view key, std::string_view value);
   // Returns false when the key was not set.
   bool unset(std::string_view key);
@@ -38,12 +42,17 @@ class Options {
   // The value at `key`, `fallback` when unset.
   std::string_view get_string(std::string_view key, std::string_view fallback) const;
 
+  // Whether any key starts with `prefix`: one lookup, where asking for each
+  // key under it is one each.
+  bool any_under(std::string_view prefix) const;
   // Calls fn(rest, value) for each key that starts with `prefix`, in key order.
   void for_each(std::string_view prefix,
                 const std::function<void(std::string_view, std::string_view)>& fn) const;
 
   // INVALID_ARGUMENT when any key is not in `known`, naming the key and
   // `consumer`; a known entry ending in '.' admits every key under it.
+  // A thread's last passing check is remembered: call options are checked
+  // on every call, mostly the same object against the same list.
   void require_known(std::span<const std::string_view> known, std::string_view consumer) const;
   // Whether `key` is in `known`, as require_known() reads it.
   static bool is_known(std::span<const std::string_view> known, std::string_view key);
@@ -55,6 +64,9 @@ class Options {
  private:
   using Map = std::map<String, String, std::less<>, Allocator<std::pair<const String, String>>>;
   Map values_;
+  // Unique to these keys and values among all Options of the process: set
+  // anew by every change, so a remembered check cannot outlive them.
+  std::uint64_t version_;
 };
 
 }  // namespace llmkit

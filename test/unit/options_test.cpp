@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "status_of.h"
@@ -73,4 +75,36 @@ TEST(Options, RequireKnownRejectsUnknownKeysByName) {
   o.unset("tll");
   const std::string_view ttl_only[] = {"ttl"};
   EXPECT_EQ(status_of([&] { o.require_known(ttl_only, "the cache"); }), LLMKIT_OK);
+}
+
+TEST(Options, APassedCheckIsRememberedOnlyUntilTheKeysChange) {
+  static constexpr std::string_view kKnown[] = {"stream", "timeout."};
+  Options o;
+  o.set("stream", "true");
+  EXPECT_EQ(status_of([&] { o.require_known(kKnown, "a call"); }), LLMKIT_OK);
+  o.set("streem", "true");  // a change after a passing check: checked again
+  EXPECT_EQ(status_of([&] { o.require_known(kKnown, "a call"); }), LLMKIT_INVALID_ARGUMENT);
+  o.unset("streem");
+  o.set("timeout.total", "5");
+  EXPECT_EQ(status_of([&] { o.require_known(kKnown, "a call"); }), LLMKIT_OK);
+  // The same array cut short: not the check that passed.
+  EXPECT_EQ(status_of([&] { o.require_known(std::span(kKnown).first(1), "a call"); }),
+            LLMKIT_INVALID_ARGUMENT);
+  // A copy is its own object; another object with other keys, too.
+  Options copy = o;
+  copy.set("raw", "1");
+  EXPECT_EQ(status_of([&] { copy.require_known(kKnown, "a call"); }), LLMKIT_INVALID_ARGUMENT);
+  Options other;
+  other.set("x", "1");
+  EXPECT_EQ(status_of([&] { other.require_known(kKnown, "a call"); }), LLMKIT_INVALID_ARGUMENT);
+}
+
+TEST(Options, AnyUnderAsksForAPrefix) {
+  Options o;
+  EXPECT_FALSE(o.any_under("timeout."));
+  o.set("timeouts", "1");
+  o.set("timeout", "1");
+  EXPECT_FALSE(o.any_under("timeout."));
+  o.set("timeout.total", "5");
+  EXPECT_TRUE(o.any_under("timeout."));
 }
