@@ -21,7 +21,7 @@ void merge(wire::Writer& w, simdjson::dom::element base, simdjson::dom::element 
   w.begin_object();
   for (const auto field : b) {
     simdjson::dom::element replacement;
-    w.key(field.key);
+    w.key_text(field.key);
     if (!o[field.key].get(replacement)) {
       merge(w, field.value, replacement);
     } else {
@@ -30,7 +30,7 @@ void merge(wire::Writer& w, simdjson::dom::element base, simdjson::dom::element 
   }
   for (const auto field : o) {
     simdjson::dom::element present;
-    if (b[field.key].get(present)) w.key(field.key).element(field.value);
+    if (b[field.key].get(present)) w.key_text(field.key).element(field.value);
   }
   w.end_object();
 }

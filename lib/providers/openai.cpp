@@ -201,7 +201,7 @@ http::Request OpenAi::chat_request(const Endpoint& endpoint, const ChatRequest& 
   if (r.temperature) w.key("temperature").number(*r.temperature);
   if (r.top_p) w.key("top_p").number(*r.top_p);
   if (r.max_tokens)
-    w.key(compatible_ ? "max_tokens" : "max_completion_tokens").number(*r.max_tokens);
+    (compatible_ ? w.key("max_tokens") : w.key("max_completion_tokens")).number(*r.max_tokens);
   if (r.seed) w.key("seed").number(*r.seed);
   if (!r.stop.empty()) {
     w.key("stop").begin_array();
