@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "core/json.h"
-#include "providers/wire.h"
+#include "pipeline/cached_answer.h"
 
 namespace llmkit::pipeline {
 
@@ -121,48 +121,6 @@ class ChatKey {
   simdjson::dom::parser parser_;
 };
 
-// A cached value: the answer as append_json writes it, plus what that
-// leaves out and a caller may read (the model that answered, its id, the
-// provider's own finish reason).
-String encode(const Response& r) {
-  String out;
-  // Room for it all at once: growing from empty took most of the time
-  // (callgrind over make bench's pipeline/full).
-  std::size_t size = 512 + r.text.size() + r.reasoning.size();
-  for (const providers::ToolCall& c : r.tool_calls) size += 64 + c.arguments.size();
-  for (const providers::Thinking& t : r.thinking) size += 64 + t.text.size() + t.signature.size();
-  out.reserve(size);
-  providers::wire::Writer w(out);
-  w.begin_object()
-      .field("model", r.model)
-      .field("id", r.id)
-      .field("finish_reason_raw", r.finish_raw);
-  w.key("answer");
-  providers::append_json(out, r);
-  w.end_object();
-  return out;
-}
-
-// The answer in `value`, or null when it is not one encode() wrote (a
-// foreign entry, another version's): a miss, never a crash.
-std::unique_ptr<Response> decode(std::string_view value) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(value.data(), value.size()).get(doc)) return nullptr;
-  namespace wire = providers::wire;
-  const simdjson::dom::element answer = wire::member(doc, "answer");
-  auto r = std::make_unique<Response>();
-  try {
-    providers::read_json(answer, *r);
-  } catch (const Error&) {
-    return nullptr;
-  }
-  r->model = make_string(wire::str(doc, "model"));
-  r->id = make_string(wire::str(doc, "id"));
-  r->finish_raw = make_string(wire::str(doc, "finish_reason_raw"));
-  return r;
-}
-
 // A hit, for a streaming caller: the pieces a provider would have sent,
 // whole. The callback's status when it stops the stream.
 llmkit_status stream(const Response& r, const client::Client::ChunkFn& on_chunk) {
@@ -221,7 +179,7 @@ bool CacheStage::lookup(cache::Cache* cache, std::string_view scope,
   filling_ = found.fill;
   use_ = metrics::CacheUse::kMiss;
   if (!found.value) return false;
-  std::unique_ptr<Response> answer = decode(found.value->bytes());
+  std::unique_ptr<Response> answer = decode_answer(found.value->bytes());
   if (!answer) return false;  // unreadable: a miss, whose answer replaces it
   use_ = metrics::CacheUse::kHit;
   cache_ = nullptr;
@@ -238,7 +196,7 @@ void CacheStage::store(const client::Result& result) noexcept {
   if (cache == nullptr) return;
   try {
     if (storable(result)) {
-      cache->put(key_, encode(*result.response), 0);  // lands the flight too
+      cache->put(key_, encode_answer(*result.response), 0);  // lands the flight too
       filling_ = false;
     }
   } catch (...) {  // NOLINT(bugprone-empty-catch): not stored: a later miss, and the abandon below

@@ -62,11 +62,6 @@ const char* finish_name(llmkit_finish_reason finish) noexcept;
 // tool_calls, and error for an error.
 void append_json(String& out, const Response& r);
 
-// Reads back what append_json wrote for an answer (not an error): text,
-// reasoning, thinking, finish reason, usage and tool calls, exactly.
-// INVALID_ARGUMENT for anything else, an error answer included.
-void read_json(simdjson::dom::element answer, Response& out);
-
 // Appends the assistant turn of `answer` to `request`: its thinking, text
 // and tool calls (llmkit_request_add_response). INVALID_ARGUMENT for an error
 // answer, an unfinished one, one with nothing to add, or tool call arguments
