@@ -103,15 +103,23 @@ bool Registry::in_scope(const Hook& hook, std::span<const String> scopes) {
 }
 
 bool Registry::any(Kind kind, std::span<const String> scopes) const noexcept {
-  const auto list = hooks();
-  return std::any_of(list->begin(), list->end(),
-                     [&](const auto& h) { return h->kind == kind && in_scope(*h, scopes); });
+  return View(nullptr, hooks()).any(kind, scopes);
 }
 
 void Registry::run(Event& event, std::span<const String> scopes) noexcept {
-  const auto list = hooks();
+  view().run(event, scopes);
+}
+
+bool Registry::View::any(Kind kind, std::span<const String> scopes) const noexcept {
+  return hooks_ && std::any_of(hooks_->begin(), hooks_->end(), [&](const auto& h) {
+           return h->kind == kind && in_scope(*h, scopes);
+         });
+}
+
+void Registry::View::run(Event& event, std::span<const String> scopes) const noexcept {
+  if (!hooks_) return;
   std::shared_ptr<Event> snapshot;  // made once, for every async hook of this round
-  for (const auto& hook : *list) {
+  for (const auto& hook : *hooks_) {
     if (hook->kind != event.kind || !in_scope(*hook, scopes)) continue;
     switch (hook->rule.evaluate(event.facts())) {
       case Rule::Verdict::kSkip:
@@ -124,13 +132,13 @@ void Registry::run(Event& event, std::span<const String> scopes) noexcept {
         break;
     }
     if (!hook->async) {
-      call(*hook, event);
+      registry_->call(*hook, event);
       if (event.answer || event.rejected != LLMKIT_OK) return;
       continue;
     }
     try {
       if (!snapshot) snapshot = event.snapshot();
-      if (!worker_.push(hook, snapshot, settings_.block_when_full)) {
+      if (!registry_->worker_.push(hook, snapshot, registry_->settings_.block_when_full)) {
         hook->dropped.fetch_add(1, std::memory_order_relaxed);
       }
     } catch (...) {  // no memory for the copy: the event is lost to this hook

@@ -49,7 +49,27 @@ struct Stats {
 };
 
 class Registry {
+  using List = std::vector<std::shared_ptr<Hook>>;
+
  public:
+  // The hooks as they were when it was taken, to run for one call: every
+  // round of the call sees the same hooks, however many are added or
+  // removed meanwhile, and the call takes the registry's lock once.
+  class View {
+   public:
+    View() = default;  // no hooks
+    // As Registry::run and Registry::any.
+    void run(Event& event, std::span<const String> scopes) const noexcept;
+    bool any(Kind kind, std::span<const String> scopes) const noexcept;
+
+   private:
+    friend class Registry;
+    View(Registry* registry, std::shared_ptr<const List> hooks)
+        : registry_(registry), hooks_(std::move(hooks)) {}
+    Registry* registry_ = nullptr;
+    std::shared_ptr<const List> hooks_;
+  };
+
   explicit Registry(const Settings& settings = {});
   // Runs every queued async event first: none is lost.
   ~Registry();
@@ -78,6 +98,9 @@ class Registry {
   // caller skips building an event when none can.
   bool any(Kind kind, std::span<const String> scopes) const noexcept;
 
+  // The hooks as they are now. The registry must outlive the view.
+  View view() { return View(this, hooks()); }
+
   // Waits until every async event queued so far has run.
   void flush();
 
@@ -86,8 +109,6 @@ class Registry {
   Stats stats(std::uint64_t id) const;
 
  private:
-  using List = std::vector<std::shared_ptr<Hook>>;
-
   std::shared_ptr<const List> hooks() const;
   static bool in_scope(const Hook& hook, std::span<const String> scopes);
   void call(Hook& hook, Event& event) noexcept;

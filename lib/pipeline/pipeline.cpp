@@ -16,6 +16,7 @@ namespace llmkit::pipeline {
 // One call's hook state, kept from the before round to the last hook.
 struct Pipeline::Call {
   std::shared_ptr<hooks::Registry> registry;
+  hooks::Registry::View hooks;  // the registry's hooks when the call began
   hooks::Event event;
   // The call's own copy of the request: made when a before hook changes it,
   // and for an async call's later hooks (the caller's may be gone by then).
@@ -107,11 +108,11 @@ bool Pipeline::before(Call& call, const providers::ChatRequest& request,
   e.default_model = router_.default_model();
   e.provider = make_string(router_.provider_of(e.model()));
   e.request = &request;
-  if (!call.registry->any(hooks::Kind::kBefore, scopes_)) return false;
+  if (!call.hooks.any(hooks::Kind::kBefore, scopes_)) return false;
   if (call.owned) e.request = &call.own;
   e.allow_edits(&call.own, &call.owned);
   e.kind = hooks::Kind::kBefore;
-  call.registry->run(e, scopes_);
+  call.hooks.run(e, scopes_);
   e.allow_edits(nullptr, nullptr);
   if (e.answer) {
     out.status = LLMKIT_OK;
@@ -177,9 +178,9 @@ void Pipeline::after(Call& call, client::Result& result) const noexcept {
   } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: hooks see the status alone
   }
   e.kind = result.status == LLMKIT_OK ? hooks::Kind::kAfter : hooks::Kind::kError;
-  call.registry->run(e, scopes_);
+  call.hooks.run(e, scopes_);
   e.kind = hooks::Kind::kFinally;
-  call.registry->run(e, scopes_);
+  call.hooks.run(e, scopes_);
 }
 
 namespace {
@@ -351,6 +352,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
   call.registry = hooks();
+  if (call.registry) call.hooks = call.registry->view();
   call.request = &request;
   call.trace.begin(tracer_.get(), call_options);
   call.read(call_options);
@@ -418,6 +420,7 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
                                 const Options* call_options, const Cancel* cancel) {
   Call call;
   call.registry = hooks();
+  if (call.registry) call.hooks = call.registry->view();
   call.trace.begin(tracer_.get(), call_options);
   call.read(call_options);
   call.cancel = cancel;
@@ -451,9 +454,9 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
     hooks::Event& e = call.event;
     e.default_model = group;
     e.provider = make_string(router_.provider_of(group));
-    if (call.registry->any(hooks::Kind::kBefore, scopes_)) {
+    if (call.hooks.any(hooks::Kind::kBefore, scopes_)) {
       e.kind = hooks::Kind::kBefore;
-      call.registry->run(e, scopes_);
+      call.hooks.run(e, scopes_);
       if (e.rejected != LLMKIT_OK || e.answer) {
         result.status = e.rejected != LLMKIT_OK ? e.rejected : LLMKIT_UNSUPPORTED;
         result.message = e.rejected != LLMKIT_OK ? e.reject_message
@@ -517,6 +520,7 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
   // What later tries and hooks need, the caller's copies being theirs to free.
   auto call = std::allocate_shared<Call>(Allocator<Call>());
   call->registry = hooks();
+  if (call->registry) call->hooks = call->registry->view();
   call->own = request;
   call->owned = true;
   call->request = &call->own;
