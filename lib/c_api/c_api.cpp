@@ -1746,6 +1746,10 @@ extern "C" llmkit_status llmkit_hook_event_get(const llmkit_hook_event* event, c
       text = e.provider;
     } else if (f == "model") {
       text = e.model();
+      // The request's own string when the model is its: no copy to keep.
+      if (e.request != nullptr && text.data() == e.request->model.data()) {
+        found = e.request->model.c_str();
+      }
     } else if (f == "message") {
       found = e.message.c_str();
       text = e.message;

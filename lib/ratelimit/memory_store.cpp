@@ -65,6 +65,7 @@ class MemoryStore final : public Store {
   }
 
   bool release(std::string_view key, std::int64_t) override {
+    if (config_.concurrency == 0) return false;  // admit() took no slot
     const KeyHash k = hash_key(key);
     Shard& s = shard(k);
     std::lock_guard<std::mutex> lock(s.mutex);
