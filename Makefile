@@ -76,6 +76,7 @@ bench: deps
 	cmake --build $(BUILD) -j $(JOBS)
 	$(BUILD)/bench/llmkit_bench --benchmark_filter='^(c_api|ratelimit|cache|http|pipeline|trace)/' --benchmark_enable_random_interleaving=true
 	sh bench/pipeline_instructions.sh $(BUILD)
+	$(BUILD)/bench/llmkit_pipeline_calls paired 20000 < /dev/null
 	$(BUILD)/bench/llmkit_tokenize_rss
 	node bench/tokenize/compare.mjs $(BUILD)/bench/llmkit_bench
 

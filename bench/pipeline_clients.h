@@ -69,21 +69,42 @@ inline llmkit_hooks* ten_hooks() {
   return h;
 }
 
-// Every stage: the ten hooks, a cache that misses (and stores) for calls
-// whose requests differ, a caller limit that admits, and the router
-// choosing between two deployments of the group "chat" (with a fallback
-// rule) for each call.
-inline llmkit_client* full_client() {
+// The stages a full client has: the ten hooks, a cache that misses (and
+// stores) for calls whose requests differ, a caller limit that admits, and
+// the router choosing between two deployments of the group "chat" (with a
+// fallback rule) for each call.
+struct Stages {
+  bool hooks = true;
+  bool cache = true;
+  bool limit = true;
+  bool router = true;
+
+  // "hooks,cache,limit,router" or any of them; nullptr: every one.
+  static Stages named(const char* list) {
+    if (list == nullptr) return {};
+    const std::string s = std::string(",") + list + ",";
+    const auto has = [&](const char* name) {
+      return s.find(std::string(",") + name + ",") != std::string::npos;
+    };
+    return {has("hooks"), has("cache"), has("limit"), has("router")};
+  }
+  // The model a call asks for: the group, or the model itself.
+  const char* model() const { return router ? "chat" : "gpt-4o-mini"; }
+};
+
+inline llmkit_client* full_client(Stages stages = {}) {
   const std::string base = nginx().url("/v1");
   const std::string deployment =
       R"(, "provider": "openai", "base_url": ")" + base +
       R"(", "api_key": "sk-bench", "model": "gpt-4o-mini", "group": "chat"})";
   llmkit_options* o = nullptr;
   llmkit_options_new(&o);
-  llmkit_options_set(
-      o, "deployments",
-      ("[{\"name\": \"a\"" + deployment + ", {\"name\": \"b\"" + deployment + "]").c_str());
-  llmkit_options_set(o, "fallbacks", R"([{"from": "chat", "to": ["gpt-4o-mini"]}])");
+  if (stages.router) {
+    llmkit_options_set(
+        o, "deployments",
+        ("[{\"name\": \"a\"" + deployment + ", {\"name\": \"b\"" + deployment + "]").c_str());
+    llmkit_options_set(o, "fallbacks", R"([{"from": "chat", "to": ["gpt-4o-mini"]}])");
+  }
   llmkit_options_set(o, "provider", "openai");
   llmkit_options_set(o, "base_url", base.c_str());
   llmkit_options_set(o, "api_key", "sk-bench");
@@ -100,10 +121,10 @@ inline llmkit_client* full_client() {
   must(llmkit_ratelimiter_new(o, &limiter));
   llmkit_options_free(o);
   llmkit_hooks* h = ten_hooks();
-  llmkit_client_set_hooks(c, h);
+  if (stages.hooks) llmkit_client_set_hooks(c, h);
   llmkit_hooks_free(h);
-  llmkit_client_set_cache(c, cache);  // both live as long as the process
-  llmkit_client_set_ratelimiter(c, limiter);
+  if (stages.cache) llmkit_client_set_cache(c, cache);  // both live as long as the process
+  if (stages.limit) llmkit_client_set_ratelimiter(c, limiter);
   return c;
 }
 
