@@ -20,6 +20,7 @@ std::string_view kind_name(Kind kind) {
 
 Tags split_list(std::string_view list) {
   Tags out;
+  out.reserve(static_cast<std::size_t>(std::count(list.begin(), list.end(), ',')) + 1);
   while (!list.empty()) {
     const auto comma = std::min(list.find(','), list.size());
     if (comma > 0) out.push_back(make_string(list.substr(0, comma)));

@@ -18,23 +18,27 @@ using providers::ToolCall;
 // versions of llmkit misses rather than misreads.
 constexpr std::string_view kMagic{"llmkit-answer\x01", 14};
 
-// Fixed-width little-endian numbers, each string its length then bytes.
+// Fixed-width little-endian numbers, each string its length then bytes,
+// written into a record sized beforehand: appending field by field was
+// most of storing an answer.
 class Out {
  public:
-  explicit Out(String& s) : s_(s) {}
+  explicit Out(char* p) : p_(p) {}
   void u32(std::uint32_t v) { bytes(&v, sizeof v); }
   void i64(std::int64_t v) { bytes(&v, sizeof v); }
   void str(std::string_view v) {
     u32(static_cast<std::uint32_t>(v.size()));
-    s_.append(v.data(), v.size());
+    bytes(v.data(), v.size());
   }
+  static constexpr std::size_t size(std::string_view v) { return 4 + v.size(); }
 
  private:
   void bytes(const void* p, std::size_t n) {
     static_assert(std::endian::native == std::endian::little, "records are little-endian");
-    s_.append(static_cast<const char*>(p), n);
+    std::memcpy(p_, p, n);
+    p_ += n;
   }
-  String& s_;
+  char* p_;
 };
 
 // Reads what Out wrote; false once anything is missing or malformed.
@@ -88,16 +92,15 @@ constexpr std::size_t kString = 4;  // the least bytes a string takes: its lengt
 }  // namespace
 
 String encode_answer(const Response& r) {
-  std::size_t size = kMagic.size() + 128 + r.model.size() + r.id.size() + r.finish_raw.size() +
-                     r.text.size() + r.reasoning.size();
-  for (const Thinking& t : r.thinking) size += 12 + t.text.size() + t.signature.size();
+  std::size_t size = kMagic.size() + 4 + 5 * 8 + Out::size(r.model) + Out::size(r.id) +
+                     Out::size(r.finish_raw) + Out::size(r.text) + Out::size(r.reasoning) + 4 + 4;
+  for (const Thinking& t : r.thinking) size += 4 + Out::size(t.text) + Out::size(t.signature);
   for (const ToolCall& c : r.tool_calls) {
-    size += 16 + c.id.size() + c.name.size() + c.arguments.size() + c.signature.size();
+    size += Out::size(c.id) + Out::size(c.name) + Out::size(c.arguments) + Out::size(c.signature);
   }
-  String s;
-  s.reserve(size);
-  s.append(kMagic.data(), kMagic.size());
-  Out out(s);
+  String s(size, '\0');
+  std::memcpy(s.data(), kMagic.data(), kMagic.size());
+  Out out(s.data() + kMagic.size());
   out.u32(static_cast<std::uint32_t>(r.finish));
   for (const std::int64_t n : {r.usage.input, r.usage.output, r.usage.cached_input,
                                r.usage.cache_write, r.usage.reasoning}) {
