@@ -348,6 +348,30 @@ client::Attempt Pipeline::attempt_of(std::int64_t deadline_us, std::int64_t dela
   return a;
 }
 
+template <class Attempt>
+void Pipeline::try_until_done(Call& call, const Cancel* cancel,
+                              const std::function<std::int64_t()>& tokens, client::Result& result,
+                              Attempt&& attempt) {
+  for (;;) {
+    Router::Target t;
+    try {
+      t = router_.admit(call.plan, tokens);
+    } catch (const Error& e) {  // no deployment would take it
+      result = failure(e);
+      if (router_.fall_back(call.plan, route::error_class(e.status(), 0, ""))) continue;
+      return;
+    }
+    ++call.tries;
+    if (!attempt(t, result) || result.status == LLMKIT_OK) return;
+    std::int64_t wait = 0;
+    if (after_failure(call, result, &wait) == Next::kEnd) return;
+    if (wait > 0 && (cancel != nullptr ? cancel->wait_for(wait * 1'000'000) : sleep_ms(wait))) {
+      result = failure(Error(LLMKIT_CANCELLED, "the call was cancelled"));
+      return;
+    }
+  }
+}
+
 client::Result Pipeline::chat(const providers::ChatRequest& request, const Options* call_options,
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
@@ -378,40 +402,24 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
     };
   }
   std::optional<std::int64_t> tokens;  // estimated once, when a tpm limit asks
-  for (;;) {
-    Router::Target t;
-    try {
-      t = router_.admit(call.plan, [&] {
-        if (!tokens) tokens = estimate_tokens(sent, model_of(sent));
-        return *tokens;
-      });
-    } catch (const Error& e) {  // no deployment would take it
-      result = failure(e);
-      if (router_.fall_back(call.plan, route::error_class(e.status(), 0, ""))) continue;
-      break;
-    }
-    ++call.tries;
+  const auto estimate = [&] {
+    if (!tokens) tokens = estimate_tokens(sent, model_of(sent));
+    return *tokens;
+  };
+  try_until_done(call, cancel, estimate, result, [&](const Router::Target& t, client::Result& r) {
     const std::int64_t start = now_us();
     try {
-      result = t.client->chat(sent, call_options, cancel, chunk,
-                              attempt_of(call.deadline_us, 0, t.model));
+      r = t.client->chat(sent, call_options, cancel, chunk,
+                         attempt_of(call.deadline_us, 0, t.model));
     } catch (const Error& e) {  // it could not start: no other try will either
       router_.end(call.plan, t, e.status(), 0, -1, -1);
-      result = failure(e);
-      break;
+      r = failure(e);
+      return false;
     }
-    router_.end(call.plan, t, result.status, http_status_of(result), now_us() - start,
-                used_of(result));
-    stamp(result, t, call.tries);
-    if (result.status == LLMKIT_OK) break;
-    std::int64_t wait = 0;
-    const Next next = after_failure(call, result, &wait);
-    if (next == Next::kEnd) break;
-    if (wait > 0 && (cancel != nullptr ? cancel->wait_for(wait * 1'000'000) : sleep_ms(wait))) {
-      result = failure(Error(LLMKIT_CANCELLED, "the call was cancelled"));
-      break;
-    }
-  }
+    router_.end(call.plan, t, r.status, http_status_of(r), now_us() - start, used_of(r));
+    stamp(r, t, call.tries);
+    return true;
+  });
   conclude(call, result);
   return result;
 }
@@ -471,41 +479,29 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
   call.plan = router_.plan(group, call_options);
   std::int64_t bytes = 0;
   for (const String& in : inputs) bytes += static_cast<std::int64_t>(in.size());
-  for (;;) {
-    Router::Target t;
-    try {
-      t = router_.admit(call.plan, [bytes] { return bytes / 4 + 1; });  // tpm: by size
-    } catch (const Error& e) {  // no deployment would take it
-      result = failure(e);
-      if (router_.fall_back(call.plan, route::error_class(e.status(), 0, ""))) continue;
-      break;
-    }
-    ++call.tries;
-    last = t;
-    const std::int64_t start = now_us();
-    try {
-      vectors = t.client->embed(t.model, inputs, call_options, cancel);
-      router_.end(call.plan, t, LLMKIT_OK, 0, now_us() - start, vectors.input_tokens);
-      result = client::Result{};
-      break;
-    } catch (const client::EmbedFailure& e) {  // the provider's answer: its status decides
-      result.status = e.result().status;
-      result.message = e.result().message;
-      if (e.result().response) {
-        result.response = std::make_unique<providers::Response>(*e.result().response);
-      }
-      router_.end(call.plan, t, result.status, http_status_of(result), now_us() - start, -1);
-    } catch (const Error& e) {
-      router_.end(call.plan, t, e.status(), 0, now_us() - start, -1);
-      result = failure(e);
-    }
-    std::int64_t wait = 0;
-    if (after_failure(call, result, &wait) == Next::kEnd) break;
-    if (wait > 0 && (cancel != nullptr ? cancel->wait_for(wait * 1'000'000) : sleep_ms(wait))) {
-      result = failure(Error(LLMKIT_CANCELLED, "the call was cancelled"));
-      break;
-    }
-  }
+  try_until_done(
+      call, cancel, [bytes] { return bytes / 4 + 1; },  // tpm: by size
+      result,
+      [&](const Router::Target& t, client::Result& r) {
+        last = t;
+        const std::int64_t start = now_us();
+        try {
+          vectors = t.client->embed(t.model, inputs, call_options, cancel);
+          router_.end(call.plan, t, LLMKIT_OK, 0, now_us() - start, vectors.input_tokens);
+          r = client::Result{};
+        } catch (const client::EmbedFailure& e) {  // the provider's answer: its status decides
+          r.status = e.result().status;
+          r.message = e.result().message;
+          if (e.result().response) {
+            r.response = std::make_unique<providers::Response>(*e.result().response);
+          }
+          router_.end(call.plan, t, r.status, http_status_of(r), now_us() - start, -1);
+        } catch (const Error& e) {
+          router_.end(call.plan, t, e.status(), 0, now_us() - start, -1);
+          r = failure(e);
+        }
+        return true;
+      });
   return end();
 }
 

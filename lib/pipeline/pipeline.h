@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -110,6 +111,15 @@ class Pipeline {
   static client::Attempt attempt_of(std::int64_t deadline_us, std::int64_t delay_ms,
                                     std::string_view model);
   static bool sleep_ms(std::int64_t ms);  // false: it was not cancelled
+  // A blocking call's tries, chat or embeddings, until one ends the call:
+  // a deployment the router admits (`tokens` its estimate, asked only by a
+  // tpm limit), `attempt(target, result)` on it, and after a failure a
+  // retry, a fallback or the end. `attempt` tells the router how the try
+  // went and returns false when no other try could go better (it could
+  // not start).
+  template <class Attempt>
+  void try_until_done(Call& call, const Cancel* cancel, const std::function<std::int64_t()>& tokens,
+                      client::Result& result, Attempt&& attempt);
   // An async call's next try, `delay_ms` from now, through the first
   // deployment that admits it (falling back while none does). Returns the
   // failure when no try could start.
