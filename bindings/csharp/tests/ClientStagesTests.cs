@@ -9,28 +9,14 @@ namespace Llmkit.Tests {
 // A client's calls through a Cache, a RateLimiter and the router among
 // deployments (docs/routing.md), against test/upstream/upstream.py.
 [TestFixture]
-public class ClientStagesTests {
-  Upstream upstream;
+public class ClientStagesTests : UpstreamTest {
   Client client;
   Client routed;  // made by RoutedClient
-
-  [TestFixtureSetUp]
-  public void StartUpstream() {
-    upstream = new Upstream();
-  }
-
-  [TestFixtureTearDown]
-  public void StopUpstream() {
-    upstream?.Dispose();
-  }
 
   [SetUp]
   public void Begin() {
     upstream.ClearRequests();
-    using (Options o = ClientTests.ClientOpts("provider", "openai", "base_url", upstream.BaseUrl("openai"),
-                                              "api_key", "sk-test", "cache.scope", "tenant-a")) {
-      client = new Client(o);
-    }
+    client = UpstreamClient("openai", "sk-test", "cache.scope", "tenant-a");
   }
 
   [TearDown]

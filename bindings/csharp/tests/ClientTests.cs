@@ -15,7 +15,7 @@ namespace Llmkit.Tests {
 // every wire format, streaming, faults, cancellation, async calls,
 // embeddings, and requests built from every field.
 [TestFixture]
-public class ClientTests {
+public class ClientTests : UpstreamTest {
   static readonly TimeSpan Long = TimeSpan.FromSeconds(30);  // waits that should end far sooner
   const string Key = "sk-test-never-print-me";
 
@@ -29,18 +29,7 @@ public class ClientTests {
     ["ollama"] = new[] { "ollama/chat_structured_text", "ollama/stream_thinking_text" },
   };
 
-  Upstream upstream;
   readonly List<IDisposable> disposables = new List<IDisposable>();
-
-  [TestFixtureSetUp]
-  public void StartUpstream() {
-    upstream = new Upstream();  // throws, failing every test, when it cannot start
-  }
-
-  [TestFixtureTearDown]
-  public void StopUpstream() {
-    upstream?.Dispose();
-  }
 
   [SetUp]
   public void ClearLog() {
@@ -55,14 +44,9 @@ public class ClientTests {
 
   // A client of `provider` on the upstream; keyValues add options.
   Client Make(string provider, params string[] keyValues) {
-    using (Options o = ClientOpts(keyValues)) {
-      o["provider"] = provider;
-      o["base_url"] = upstream.BaseUrl(provider);
-      o["api_key"] = Key;
-      var client = new Client(o);
-      disposables.Add(client);
-      return client;
-    }
+    Client client = UpstreamClient(provider, Key, keyValues);
+    disposables.Add(client);
+    return client;
   }
 
   Options Call(params string[] keyValues) {

@@ -12,20 +12,9 @@ namespace Llmkit.Tests {
 // tags and predicates, async hooks, async calls, and the set's life after
 // Dispose.
 [TestFixture]
-public class HooksTests {
-  Upstream upstream;
+public class HooksTests : UpstreamTest {
   Hooks hooks;
   readonly List<IDisposable> disposables = new List<IDisposable>();
-
-  [TestFixtureSetUp]
-  public void StartUpstream() {
-    upstream = new Upstream();
-  }
-
-  [TestFixtureTearDown]
-  public void StopUpstream() {
-    upstream?.Dispose();
-  }
 
   [SetUp]
   public void Begin() {
@@ -42,15 +31,10 @@ public class HooksTests {
 
   // An openai client on the upstream with `hooks` attached; keyValues add options.
   Client Hooked(params string[] keyValues) {
-    using (Options o = ClientTests.ClientOpts(keyValues)) {
-      o["provider"] = "openai";
-      o["base_url"] = upstream.BaseUrl("openai");
-      o["api_key"] = "sk-test";
-      var client = new Client(o);
-      disposables.Add(client);
-      client.Hooks = hooks;
-      return client;
-    }
+    Client client = UpstreamClient("openai", "sk-test", keyValues);
+    disposables.Add(client);
+    client.Hooks = hooks;
+    return client;
   }
 
   static Options Call(params string[] keyValues) => ClientTests.Opts(keyValues);

@@ -8,27 +8,11 @@ namespace Llmkit.Tests {
 
 // A client's metrics, stats and health, against test/upstream/upstream.py.
 [TestFixture]
-public class MetricsTests {
+public class MetricsTests : UpstreamTest {
   const string Series =
       "gen_ai_operation_name=\"chat\",gen_ai_request_model=\"m\",gen_ai_provider_name=\"openai\",deployment=\"m\"";
-  Upstream upstream;
 
-  [TestFixtureSetUp]
-  public void StartUpstream() {
-    upstream = new Upstream();
-  }
-
-  [TestFixtureTearDown]
-  public void StopUpstream() {
-    upstream?.Dispose();
-  }
-
-  Client NewClient(params string[] more) {
-    using (Options o = ClientTests.ClientOpts(new[] { "provider", "openai", "base_url", upstream.BaseUrl("openai"),
-                                                      "api_key", "sk-cs", "retry.attempts", "1" }.Concat(more).ToArray())) {
-      return new Client(o);
-    }
-  }
+  Client NewClient(params string[] more) => UpstreamClient("openai", "sk-cs", more);
 
   // The value of the sample printed as `key`; NaN when there is none.
   static double Sample(string text, string key) {

@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Json;
-using System.Linq;
 using NUnit.Framework;
 
 namespace Llmkit.Tests {
@@ -9,20 +8,9 @@ namespace Llmkit.Tests {
 // Trace records of a client's calls into a JSON Lines file, against
 // test/upstream/upstream.py.
 [TestFixture]
-public class TraceTests {
+public class TraceTests : UpstreamTest {
   const string Key = "sk-csharp-trace-never-stored";
-  Upstream upstream;
   string dir;
-
-  [TestFixtureSetUp]
-  public void StartUpstream() {
-    upstream = new Upstream();
-  }
-
-  [TestFixtureTearDown]
-  public void StopUpstream() {
-    upstream?.Dispose();
-  }
 
   [SetUp]
   public void Begin() {
@@ -35,12 +23,7 @@ public class TraceTests {
     Directory.Delete(dir, true);
   }
 
-  Client NewClient(params string[] more) {
-    using (Options o = ClientTests.ClientOpts(new[] { "provider", "openai", "base_url", upstream.BaseUrl("openai"),
-                                                      "api_key", Key }.Concat(more).ToArray())) {
-      return new Client(o);
-    }
-  }
+  Client NewClient(params string[] more) => UpstreamClient("openai", Key, more);
 
   [Test]
   public void EveryCall_IsOneRecord_OnceFlushed() {
