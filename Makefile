@@ -77,6 +77,8 @@ bench: deps
 	$(BUILD)/bench/llmkit_bench --benchmark_filter='^(c_api|ratelimit|cache|http|pipeline|trace)/' --benchmark_enable_random_interleaving=true
 	sh bench/pipeline_instructions.sh $(BUILD)
 	$(BUILD)/bench/llmkit_pipeline_calls paired 20000 < /dev/null
+	$(BUILD)/bench/llmkit_http_race 1 40 < /dev/null
+	$(BUILD)/bench/llmkit_http_race 8 40 < /dev/null
 	$(BUILD)/bench/llmkit_tokenize_rss
 	node bench/tokenize/compare.mjs $(BUILD)/bench/llmkit_bench
 
