@@ -120,14 +120,15 @@ http::Timeouts timeouts_of(const Options& o, http::Timeouts base) {
 
 }  // namespace
 
-http::Settings transport_settings(const Options& o) {
+http::Settings transport_settings(const Options& o,
+                                  const std::function<const char*(const char*)>& environment) {
   http::Settings s;
   s.max_connections_per_host = o.get_int("max_connections_per_host", 0, 0, 1 << 20);
   s.max_connections = o.get_int("max_connections", 0, 0, 1 << 20);
   s.http2 = o.get_bool("http2").value_or(true);
   s.verify_tls = o.get_bool("tls.verify").value_or(true);
   s.ca_file = make_string(o.get_string("tls.ca_file", ""));
-  s.proxy = make_string(o.get_string("proxy", ""));
+  s.proxies = http::Proxies::of(o.get_string("proxy", ""), environment);
   return s;
 }
 

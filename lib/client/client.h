@@ -99,7 +99,9 @@ void require_known(const Options& options);
 // ending in '.' admits every key under it.
 std::span<const std::string_view> endpoint_options();
 // The connection settings in a client's options (one transport serves
-// every deployment of a client).
-http::Settings transport_settings(const Options& options);
+// every deployment of a client); proxies not set there come from
+// `environment` (as getenv; may be empty).
+http::Settings transport_settings(const Options& options,
+                                  const std::function<const char*(const char*)>& environment);
 
 }  // namespace llmkit::client

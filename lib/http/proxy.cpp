@@ -9,7 +9,7 @@ Proxies Proxies::of(std::string_view configured,
   // The first of `names` that is set (even to ""), "" when none is.
   const auto first = [&](std::initializer_list<const char*> names) {
     for (const char* name : names) {
-      if (const char* v = env(name); v != nullptr) return make_string(v);
+      if (const char* v = env ? env(name) : nullptr; v != nullptr) return make_string(v);
     }
     return String();
   };

@@ -50,7 +50,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <new>
@@ -61,7 +60,6 @@
 #include <vector>
 
 #include "core/error.h"
-#include "http/proxy.h"
 
 namespace llmkit::http {
 namespace {
@@ -547,7 +545,6 @@ struct Transport::Loop {
   CURLM* new_multi() const;
 
   const Settings settings;
-  const Proxies proxies;
   // Lanes for blocking calls unless the connections are limited: a limit is
   // per multi handle, so it holds only when every call goes through one.
   const bool lanes_on;
@@ -645,9 +642,7 @@ Transport::Loop::Multi::~Multi() {
 }
 
 Transport::Loop::Loop(const Settings& s)
-    : settings(s),
-      proxies(Proxies::of(s.proxy, [](const char* name) { return std::getenv(name); })),
-      lanes_on(s.max_connections == 0 && s.max_connections_per_host == 0) {
+    : settings(s), lanes_on(s.max_connections == 0 && s.max_connections_per_host == 0) {
   if (s.max_connections < 0 || s.max_connections_per_host < 0) {
     fail(LLMKIT_INVALID_ARGUMENT, "a connection limit is negative");
   }
@@ -854,7 +849,7 @@ void Transport::Loop::configure(Transfer& t) {
   check(curl_easy_setopt(e, CURLOPT_PIPEWAIT, settings.http2 && https ? 1L : 0L),
         "CURLOPT_PIPEWAIT");
   // Set, even to "" (none): curl reads the environment for a handle without.
-  const String& proxy = https ? proxies.https : proxies.http;
+  const String& proxy = https ? settings.proxies.https : settings.proxies.http;
   check(curl_easy_setopt(e, CURLOPT_PROXY, proxy.c_str()), "CURLOPT_PROXY");
   // 0: curl's own connect timeout, and no total one.
   check(curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.timeouts.connect_ms)),
@@ -941,7 +936,7 @@ void Transport::Loop::prepare(CURL* e) {
   if (!settings.ca_file.empty()) {
     check(curl_easy_setopt(e, CURLOPT_CAINFO, settings.ca_file.c_str()), "CURLOPT_CAINFO");
   }
-  check(curl_easy_setopt(e, CURLOPT_NOPROXY, proxies.no_proxy.c_str()), "CURLOPT_NOPROXY");
+  check(curl_easy_setopt(e, CURLOPT_NOPROXY, settings.proxies.no_proxy.c_str()), "CURLOPT_NOPROXY");
   // A proxy's CONNECT answer is not the server's head.
   check(curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L),
         "CURLOPT_SUPPRESS_CONNECT_HEADERS");

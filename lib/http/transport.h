@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/cancel.h"
 #include "http/headers.h"
+#include "http/proxy.h"
 #include "llmkit.h"
 
 namespace llmkit::http {
@@ -70,8 +71,8 @@ struct Settings {
   long max_connections = 0;           // the whole pool; 0: no limit
   bool http2 = true;                  // negotiated over TLS (ALPN)
   bool verify_tls = true;
-  String ca_file;  // empty: the system's
-  String proxy;    // empty: the environment's, read once (http/proxy.h)
+  String ca_file;   // empty: the system's
+  Proxies proxies;  // none unless set: Proxies::of reads the option and the environment
 };
 
 class Transport {

@@ -92,7 +92,8 @@ constexpr std::size_t kString = 4;  // the least bytes a string takes: its lengt
 }  // namespace
 
 String encode_answer(const Response& r) {
-  std::size_t size = kMagic.size() + 4 + 5 * 8 + Out::size(r.model) + Out::size(r.id) +
+  constexpr std::size_t kUsage = 5 * sizeof(std::int64_t);
+  std::size_t size = kMagic.size() + 4 + kUsage + Out::size(r.model) + Out::size(r.id) +
                      Out::size(r.finish_raw) + Out::size(r.text) + Out::size(r.reasoning) + 4 + 4;
   for (const Thinking& t : r.thinking) size += 4 + Out::size(t.text) + Out::size(t.signature);
   for (const ToolCall& c : r.tool_calls) {

@@ -72,7 +72,7 @@ Pipeline::Pipeline(const Options& options,
       // The router's clients keep a reference to the transport, made next;
       // none uses it before a call.
       router_(options, environment, transport_),
-      transport_(client::transport_settings(options)) {
+      transport_(client::transport_settings(options, environment)) {
   if (const String* prices = options.find("prices")) {
     prices_ = &own_prices_.emplace(cost::PriceTable::load(*prices, &cost::PriceTable::builtin()));
   }

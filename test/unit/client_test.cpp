@@ -18,6 +18,7 @@
 #include "llmkit.h"
 #include "support/c_options.h"
 #include "support/fixture.h"
+#include "support/loopback.h"
 #include "support/upstream.h"
 
 namespace {
@@ -618,6 +619,34 @@ TEST_F(Client, AFailingCallNeverPrintsTheKey) {
   EXPECT_FALSE(everything.empty());
   EXPECT_EQ(everything.find(kKey), std::string::npos) << everything;
   EXPECT_EQ(everything.find("never-print"), std::string::npos);
+}
+
+TEST_F(Client, ProxiesComeFromTheEnvironmentAsTheClientIsMadeOrFromTheOption) {
+  // A proxy nobody listens on: calls through it fail, calls around it work.
+  const std::string dead = "http://127.0.0.1:" + std::to_string(llmkit::test::free_port());
+  const auto call = [&](Options& o) {
+    o.set("provider", "openai").set("base_url", base_url("openai")).set("api_key", "sk-test");
+    o.set("retry.attempts", "1");
+    llmkit_client* c = nullptr;
+    EXPECT_EQ(llmkit_client_new(o.o, &c), LLMKIT_OK);
+    Request req;
+    Response res;
+    const llmkit_status s =
+        llmkit_client_chat(c, req.r, nullptr, nullptr, nullptr, nullptr, &res.r);
+    llmkit_client_free(c);
+    return s;
+  };
+  ASSERT_EQ(setenv("http_proxy", dead.c_str(), 1), 0);
+  Options through_env;
+  EXPECT_EQ(call(through_env), LLMKIT_NETWORK);
+  ASSERT_EQ(setenv("no_proxy", "localhost,127.0.0.1", 1), 0);
+  Options around;
+  EXPECT_EQ(call(around), LLMKIT_OK);
+  ASSERT_EQ(unsetenv("http_proxy"), 0);
+  ASSERT_EQ(unsetenv("no_proxy"), 0);
+  Options through_option;
+  through_option.set("proxy", dead);
+  EXPECT_EQ(call(through_option), LLMKIT_NETWORK);
 }
 
 TEST_F(Client, KeysComeFromTheProvidersOwnEnvironmentVariableOnly) {

@@ -13,12 +13,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -289,40 +287,20 @@ TEST_F(HttpTransport, LargeBodyIsSentWhole) {
   EXPECT_NE(r.body.find("[" + std::to_string(text.size()) + ".0,"), std::string::npos) << r.body;
 }
 
-// Sets an environment variable for one scope, as it was after.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-TEST_F(HttpTransport, TheEnvironmentsProxyIsUsedUnlessNoProxyNamesTheHost) {
+TEST_F(HttpTransport, ItsProxyIsUsedUnlessNoProxyNamesTheHost) {
   // A proxy nobody listens on: a call through it fails, one around it works.
-  const ScopedEnv proxy("http_proxy",
-                        "http://127.0.0.1:" + std::to_string(llmkit::test::free_port()));
+  Settings through;
+  through.proxies.http =
+      make_string("http://127.0.0.1:" + std::to_string(llmkit::test::free_port()));
   {
-    Transport transport(Settings{});
+    Transport transport(through);
     Recorder r;
     transport.perform(chat(), r);
     EXPECT_EQ(r.done, LLMKIT_NETWORK) << r.message;
   }
-  const ScopedEnv no_proxy("no_proxy", "localhost,127.0.0.1");
-  Transport transport(Settings{});
+  Settings around = through;
+  around.proxies.no_proxy = make_string("localhost,127.0.0.1");
+  Transport transport(around);
   Recorder r;
   transport.perform(chat(), r);
   EXPECT_EQ(r.done, LLMKIT_OK) << r.message;
