@@ -13,8 +13,9 @@
 // caller limit, and the router over two deployments (pipeline_clients.h).
 // Its CPU time moves with the machine's load by more than the stages cost,
 // so bench/pipeline_instructions.sh also counts the instructions of the
-// same calls under callgrind: 17.2k added to the bare call's 121k (1.14x),
-// after the changes callgrind pointed to had taken off about a third.
+// same calls under callgrind (11.2k added to the bare call's 95k to 97k),
+// and pipeline_calls.cpp's "paired" times the stages' CPU call by call
+// (7.2 to 10.6 µs added, docs/routing.md).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

@@ -608,7 +608,9 @@ LLMKIT_API llmkit_status llmkit_replay_next(llmkit_replay* replay, const char** 
  *   "timeout.idle"    (between two stream chunks): default 0, none
  *   "max_connections_per_host", "max_connections"   default 0, no limit; with
  *                     a limit, blocking calls go through the client's thread
- *   "http2"           default true; "tls.verify" default true; "tls.ca_file"; "proxy"
+ *   "http2"           default true; "tls.verify" default true; "tls.ca_file"
+ *   "proxy"           default: http_proxy, https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY
+ *                     as libcurl reads them; no_proxy/NO_PROXY always; read once, here
  *   "embeddings.concurrency"  batches in flight at once, default 4
  *   "header.NAME"     sends the header NAME with this value on every call
  *                     (e.g. "header.http-referer" for OpenRouter)
