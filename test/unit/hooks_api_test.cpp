@@ -126,6 +126,36 @@ TEST_F(HooksApi, HooksSeeAndChangeTheCall) {
   EXPECT_NE(upstream_->requests().find("gpt-4o-mini-2024-07-18"), std::string::npos);
 }
 
+TEST_F(HooksApi, ACallRunsTheHooksThereWereWhenItBegan) {
+  client();
+  // A before hook that adds an after hook, the first time it runs: the
+  // call it runs in ends without it, the next call runs it.
+  struct Added {
+    llmkit_hooks* hooks;
+    int afters = 0;
+    uint64_t id = 0;
+  } added{hooks_};
+  add(
+      LLMKIT_HOOK_BEFORE, nullptr, nullptr,
+      [](llmkit_hook_event*, void* data) {
+        auto* a = static_cast<Added*>(data);
+        if (a->id != 0) return LLMKIT_OK;
+        return llmkit_hooks_add(
+            a->hooks, LLMKIT_HOOK_AFTER, nullptr, nullptr, 0,
+            [](llmkit_hook_event*, void* d) {
+              ++static_cast<Added*>(d)->afters;
+              return LLMKIT_OK;
+            },
+            a, &a->id);
+      },
+      &added);
+  ASSERT_EQ(chat(), LLMKIT_OK) << llmkit_last_error();
+  ASSERT_NE(added.id, 0u);
+  EXPECT_EQ(added.afters, 0);
+  ASSERT_EQ(chat(), LLMKIT_OK) << llmkit_last_error();
+  EXPECT_EQ(added.afters, 1);
+}
+
 TEST_F(HooksApi, TheRequestFieldIsTheBodyTheProviderGets) {
   client();
   std::string body;
