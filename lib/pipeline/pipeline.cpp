@@ -348,6 +348,15 @@ client::Attempt Pipeline::attempt_of(std::int64_t deadline_us, std::int64_t dela
   return a;
 }
 
+void Pipeline::begin(Call& call, const Options* call_options, const Cancel* cancel) const {
+  call.registry = hooks();
+  if (call.registry) call.hooks = call.registry->view();
+  call.trace.begin(tracer_.get(), call_options);
+  call.read(call_options);
+  call.cancel = cancel;
+  call.deadline_us = deadline_of(call_options, call.start_us);
+}
+
 template <class Attempt>
 void Pipeline::try_until_done(Call& call, const Cancel* cancel,
                               const std::function<std::int64_t()>& tokens, client::Result& result,
@@ -375,13 +384,8 @@ void Pipeline::try_until_done(Call& call, const Cancel* cancel,
 client::Result Pipeline::chat(const providers::ChatRequest& request, const Options* call_options,
                               const Cancel* cancel, const client::Client::ChunkFn& on_chunk) {
   Call call;
-  call.registry = hooks();
-  if (call.registry) call.hooks = call.registry->view();
+  begin(call, call_options, cancel);
   call.request = &request;
-  call.trace.begin(tracer_.get(), call_options);
-  call.read(call_options);
-  call.cancel = cancel;
-  call.deadline_us = deadline_of(call_options, call.start_us);
   client::Result result;
   if (call.registry && before(call, request, result)) {
     conclude(call, result);
@@ -427,12 +431,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
 client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<String>& inputs,
                                 const Options* call_options, const Cancel* cancel) {
   Call call;
-  call.registry = hooks();
-  if (call.registry) call.hooks = call.registry->view();
-  call.trace.begin(tracer_.get(), call_options);
-  call.read(call_options);
-  call.cancel = cancel;
-  call.deadline_us = deadline_of(call_options, call.start_us);
+  begin(call, call_options, cancel);
   const std::string_view group = model.empty() ? router_.default_model() : model;
   if (group.empty()) {
     fail(LLMKIT_INVALID_ARGUMENT, "no embeddings model given, and the client has no \"model\"");
@@ -515,18 +514,13 @@ void Pipeline::chat_async(const providers::ChatRequest& request, const Options* 
                           client::Client::DoneFn done) {
   // What later tries and hooks need, the caller's copies being theirs to free.
   auto call = std::allocate_shared<Call>(Allocator<Call>());
-  call->registry = hooks();
-  if (call->registry) call->hooks = call->registry->view();
+  begin(*call, call_options, cancel);
   call->own = request;
   call->owned = true;
   call->request = &call->own;
-  call->trace.begin(tracer_.get(), call_options);
-  call->read(call_options);
   if (call_options != nullptr) call->options.emplace(*call_options);
-  call->cancel = cancel;
   call->on_chunk = std::move(on_chunk);
   call->done = std::move(done);
-  call->deadline_us = deadline_of(call_options, call->start_us);
   client::Result early;
   if (call->registry && before(*call, call->own, early)) {
     conclude(*call, early);

@@ -74,6 +74,9 @@ class Pipeline {
   struct Call;
 
   std::shared_ptr<hooks::Registry> hooks() const;
+  // What every call sets up first, chat or embeddings, blocking or async:
+  // its hooks, its trace, its tags and metadata, its cancel and deadline.
+  void begin(Call& call, const Options* call_options, const Cancel* cancel) const;
   // The before round; true when it ended the call (`out` then holds how).
   bool before(Call& call, const providers::ChatRequest& request, client::Result& out) const;
   void after(Call& call, client::Result& result) const noexcept;
