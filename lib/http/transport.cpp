@@ -469,12 +469,7 @@ void header_line(Transfer& t, std::string_view line) {
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return;
-  // `line` is trimmed: only the space around the colon is left.
-  std::string_view name = line.substr(0, colon);
-  while (!name.empty() && is_space(name.back())) name.remove_suffix(1);
-  std::string_view value = line.substr(colon + 1);
-  while (!value.empty() && is_space(value.front())) value.remove_prefix(1);
-  t.headers.add(name, value);
+  t.headers.add(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
