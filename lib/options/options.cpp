@@ -4,6 +4,7 @@
 #include <atomic>
 #include <charconv>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 #include "core/utf8.h"
@@ -41,6 +42,18 @@ Options::Options(const Options& other) : values_(other.values_), version_(next_v
 Options& Options::operator=(const Options& other) {
   values_ = other.values_;
   version_ = next_version();
+  return *this;
+}
+
+Options::Options(Options&& other) noexcept
+    : values_(std::move(other.values_)), version_(next_version()) {
+  other.version_ = next_version();
+}
+
+Options& Options::operator=(Options&& other) noexcept {
+  values_ = std::move(other.values_);
+  version_ = next_version();
+  other.version_ = next_version();
   return *this;
 }
 

@@ -17,9 +17,13 @@ namespace llmkit {
 
 class Options {
  public:
+  // Each declared for version_: a copy, a move and what a move leaves
+  // behind each get a version of their own.
   Options() noexcept;
   Options(const Options& other);
   Options& operator=(const Options& other);
+  Options(Options&& other) noexcept;
+  Options& operator=(Options&& other) noexcept;
 
   void set(std::string_view key, std::string_view value);
   // Returns false when the key was not set.

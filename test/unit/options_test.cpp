@@ -97,6 +97,13 @@ TEST(Options, APassedCheckIsRememberedOnlyUntilTheKeysChange) {
   Options other;
   other.set("x", "1");
   EXPECT_EQ(status_of([&] { other.require_known(kKnown, "a call"); }), LLMKIT_INVALID_ARGUMENT);
+  // Keys moved in over a passing check's object are checked again.
+  EXPECT_EQ(status_of([&] { o.require_known(kKnown, "a call"); }), LLMKIT_OK);
+  o = std::move(other);
+  EXPECT_EQ(status_of([&] { o.require_known(kKnown, "a call"); }), LLMKIT_INVALID_ARGUMENT);
+  Options moved(std::move(o));
+  EXPECT_EQ(moved.get_string("x", ""), "1");
+  EXPECT_EQ(status_of([&] { moved.require_known(kKnown, "a call"); }), LLMKIT_INVALID_ARGUMENT);
 }
 
 TEST(Options, AnyUnderAsksForAPrefix) {
