@@ -358,9 +358,9 @@ void Pipeline::begin(Call& call, const Options* call_options, const Cancel* canc
 }
 
 template <class Attempt>
-void Pipeline::try_until_done(Call& call, const Cancel* cancel,
-                              const std::function<std::int64_t()>& tokens, client::Result& result,
-                              Attempt&& attempt) {
+void Pipeline::try_until_done(Call& call, const std::function<std::int64_t()>& tokens,
+                              client::Result& result, Attempt&& attempt) {
+  const Cancel* cancel = call.cancel;
   for (;;) {
     Router::Target t;
     try {
@@ -410,7 +410,7 @@ client::Result Pipeline::chat(const providers::ChatRequest& request, const Optio
     if (!tokens) tokens = estimate_tokens(sent, model_of(sent));
     return *tokens;
   };
-  try_until_done(call, cancel, estimate, result, [&](const Router::Target& t, client::Result& r) {
+  try_until_done(call, estimate, result, [&](const Router::Target& t, client::Result& r) {
     const std::int64_t start = now_us();
     try {
       r = t.client->chat(sent, call_options, cancel, chunk,
@@ -479,7 +479,7 @@ client::Vectors Pipeline::embed(std::string_view model, const providers::Vector<
   std::int64_t bytes = 0;
   for (const String& in : inputs) bytes += static_cast<std::int64_t>(in.size());
   try_until_done(
-      call, cancel, [bytes] { return bytes / 4 + 1; },  // tpm: by size
+      call, [bytes] { return bytes / 4 + 1; },  // tpm: by size
       result,
       [&](const Router::Target& t, client::Result& r) {
         last = t;

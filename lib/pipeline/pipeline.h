@@ -121,7 +121,7 @@ class Pipeline {
   // went and returns false when no other try could go better (it could
   // not start).
   template <class Attempt>
-  void try_until_done(Call& call, const Cancel* cancel, const std::function<std::int64_t()>& tokens,
+  void try_until_done(Call& call, const std::function<std::int64_t()>& tokens,
                       client::Result& result, Attempt&& attempt);
   // An async call's next try, `delay_ms` from now, through the first
   // deployment that admits it (falling back while none does). Returns the
